@@ -1,0 +1,25 @@
+//! Schema migrations of stack-gateway (see docs/data-model.md).
+//!
+//! Run them with `Migrator::up(&db, None).await` on a `DatabaseConnection`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_tenancy;
+mod m20261123_000002_code;
+mod m20261123_000003_integrations;
+mod m20261123_000004_migrate;
+
+/// All migrations of stack-gateway, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261123_000001_tenancy::Migration),
+            Box::new(m20261123_000002_code::Migration),
+            Box::new(m20261123_000003_integrations::Migration),
+            Box::new(m20261123_000004_migrate::Migration),
+        ]
+    }
+}

@@ -1,0 +1,154 @@
+//! Start-up: connect the database and the queue, build the services and the schema, bind, serve.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::auth::AuthService;
+use crate::code::CodeService;
+use crate::code::backups::BackupService;
+use crate::config::Config;
+use crate::db::{self, StatementCounter};
+use crate::graphql::{GatewaySchema, build_schema};
+use crate::integrations::IntegrationsService;
+use crate::integrations::billing::BillingService;
+use crate::integrations::client::UpstreamClient;
+use crate::integrations::cmdb::CmdbService;
+use crate::integrations::crm::CrmService;
+use crate::integrations::psa::PsaService;
+use crate::migrate::{AgentService, JobService, MigrateService, ProjectService};
+use crate::secrets::SecretBox;
+use crate::tenancy::TenancyService;
+
+/// Everything a request handler or a task may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub statements: StatementCounter,
+    pub queue: jobs::Queue,
+    pub schema: GatewaySchema,
+    pub secrets: SecretBox,
+    pub auth: AuthService,
+    pub tenancy: TenancyService,
+    pub code: CodeService,
+    pub backups: BackupService,
+    pub migrate: MigrateService,
+    /// Migrate's write side: projects, agents (keys, heartbeats), jobs (reports, commands).
+    pub projects: ProjectService,
+    pub agents: AgentService,
+    pub jobs: JobService,
+    pub integrations: IntegrationsService,
+    pub upstream: UpstreamClient,
+    pub psa: PsaService,
+    pub crm: CrmService,
+    pub cmdb: CmdbService,
+    pub billing: BillingService,
+    /// Wakes the Bus deliverer after a commit that wrote events.
+    pub bus_wake: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// Connects to the data and queue databases (applying migrations) and builds the services.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        if config.database_url.is_none() {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("creating the data directory {}", config.data_dir.display())
+            })?;
+        }
+        let (db, statements) = db::connect(&config.data_url()).await?;
+        let queue = jobs::Queue::connect(&config.queue_url()).await?;
+        let upstream = UpstreamClient::new(db.clone(), config.integrations.clone());
+        let bus_wake = Arc::new(tokio::sync::Notify::new());
+        Ok(AppState {
+            schema: build_schema(&config.graphql),
+            secrets: SecretBox::new(&config.encryption_key),
+            auth: AuthService::new(db.clone(), config.sso.clone()),
+            tenancy: TenancyService::new(db.clone()),
+            code: CodeService::new(db.clone()),
+            backups: BackupService::new(db.clone(), bus_wake.clone()),
+            migrate: MigrateService::new(db.clone()),
+            projects: ProjectService::new(db.clone()),
+            agents: AgentService::new(db.clone(), bus_wake.clone()),
+            jobs: JobService::new(
+                db.clone(),
+                SecretBox::new(&config.encryption_key),
+                bus_wake.clone(),
+            ),
+            integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
+            psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),
+            crm: CrmService::new(db.clone(), upstream.clone(), config.public_url.clone()),
+            cmdb: CmdbService::new(db.clone(), upstream.clone(), queue.clone()),
+            billing: BillingService::new(db.clone(), upstream.clone(), queue.clone()),
+            upstream,
+            bus_wake,
+            config: Arc::new(config),
+            db,
+            statements,
+            queue,
+        })
+    }
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    pub state: AppState,
+    listener: TcpListener,
+}
+
+impl Server {
+    pub async fn bind(config: Config) -> anyhow::Result<Self> {
+        let addr = config.bind_addr;
+        let state = AppState::connect(config).await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr} (BIND_ADDR)"))?;
+        Ok(Server { state, listener })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// Serves HTTP and runs the queue until `shutdown` resolves.
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let runner = jobs::Runner::new(self.state.queue.clone())
+            .schedules(self.state.config.schedules.clone());
+        let runner = crate::tasks::register(runner, &self.state)?;
+        let mut queue_stop = stop_rx.clone();
+        let queue = tokio::spawn(runner.run(async move {
+            let _ = queue_stop.wait_for(|stop| *stop).await;
+        }));
+        let deliverer = tokio::spawn(crate::integrations::bus::deliver::run(
+            self.state.db.clone(),
+            self.state.upstream.clone(),
+            self.state.bus_wake.clone(),
+            stop_rx.clone(),
+        ));
+        let app = crate::http::router(self.state.clone());
+        let mut http_stop = stop_rx.clone();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|stop| *stop).await;
+        });
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        });
+        served.await.context("serving HTTP")?;
+        let _ = deliverer.await;
+        if let Ok(Err(error)) = queue.await {
+            tracing::warn!(%error, "queue stopped with an error");
+        }
+        Ok(())
+    }
+}

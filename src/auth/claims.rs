@@ -1,0 +1,165 @@
+//! Hub SSO tokens: HS256 JWTs signed with `PORTAL_SSO_SECRET`.
+
+use chrono::Utc;
+use entities::enums::{Product, Role};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SsoConfig;
+use crate::graphql::errors::{ApiError, ApiResult, Code};
+
+/// The claims Hub puts in an SSO token (DESIGN.md §4).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HubClaims {
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub roles: Vec<String>,
+    pub products: Vec<String>,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub jti: String,
+    pub iss: String,
+    pub aud: serde_json::Value,
+    /// When the Hub session ends: the `code_session` cookie lives until then.
+    pub session_exp: i64,
+}
+
+/// Claims that passed every check, with roles and products parsed.
+#[derive(Clone, Debug)]
+pub struct VerifiedClaims {
+    pub claims: HubClaims,
+    pub roles: Vec<Role>,
+    pub products: Vec<Product>,
+}
+
+fn parse_list<T: Copy>(raw: &[String], known: &[(&str, T)]) -> Vec<T> {
+    raw.iter()
+        .filter_map(|r| known.iter().find(|(name, _)| name == r).map(|(_, v)| *v))
+        .collect()
+}
+
+/// Checks signature, algorithm, `exp`, `nbf`, `iss`, `aud` and the required claims.
+pub fn verify(config: &SsoConfig, token: &str) -> ApiResult<VerifiedClaims> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&[&config.audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub", "jti"]);
+    validation.validate_nbf = true;
+    validation.leeway = 30;
+    let data = decode::<HubClaims>(
+        token,
+        &DecodingKey::from_secret(&config.secret),
+        &validation,
+    )
+    .map_err(|e| {
+        use jsonwebtoken::errors::ErrorKind as K;
+        let why = match e.kind() {
+            K::ExpiredSignature => "the token has expired",
+            K::ImmatureSignature => "the token is not valid yet",
+            K::InvalidIssuer => "the token was not issued by Hub",
+            K::InvalidAudience => "the token is meant for another audience",
+            K::InvalidSignature => "the token's signature does not verify",
+            K::InvalidAlgorithm => "the token's algorithm is not HS256",
+            K::MissingRequiredClaim(_) | K::Json(_) => "the token lacks a required claim",
+            _ => "the token is malformed",
+        };
+        ApiError::new(Code::Unauthenticated, why)
+    })?;
+    let claims = data.claims;
+    if claims.iat > Utc::now().timestamp() + 30 {
+        return Err(ApiError::new(
+            Code::Unauthenticated,
+            "the token was issued in the future",
+        ));
+    }
+    if claims.session_exp <= Utc::now().timestamp() {
+        return Err(ApiError::new(
+            Code::Unauthenticated,
+            "the Hub session has ended",
+        ));
+    }
+    let roles = parse_list(
+        &claims.roles,
+        &[
+            ("admin", Role::Admin),
+            ("technician", Role::Technician),
+            ("viewer", Role::Viewer),
+        ],
+    );
+    if roles.is_empty() {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "the Hub user has no Code or Migrate role",
+        ));
+    }
+    let products = parse_list(
+        &claims.products,
+        &[("code", Product::Code), ("migrate", Product::Migrate)],
+    );
+    if products.is_empty() {
+        return Err(ApiError::new(
+            Code::Forbidden,
+            "the Hub user has access to neither Code nor Migrate",
+        ));
+    }
+    if [&claims.sub, &claims.tenant_id, &claims.jti]
+        .iter()
+        .any(|v| v.trim().is_empty())
+    {
+        return Err(ApiError::new(
+            Code::Unauthenticated,
+            "the token lacks a required claim",
+        ));
+    }
+    Ok(VerifiedClaims {
+        claims,
+        roles,
+        products,
+    })
+}
+
+/// Parameters of a locally minted token (`stack-gateway token`, tests).
+#[derive(Clone, Debug)]
+pub struct MintRequest {
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub roles: Vec<String>,
+    pub products: Vec<String>,
+    pub ttl_seconds: i64,
+    pub session_seconds: i64,
+}
+
+/// Signs a Hub-style SSO token with the configured secret.
+pub fn mint(config: &SsoConfig, req: &MintRequest) -> String {
+    let now = Utc::now().timestamp();
+    let claims = HubClaims {
+        sub: req.sub.clone(),
+        email: req.email.clone(),
+        name: req.name.clone(),
+        tenant_id: req.tenant_id.clone(),
+        tenant_name: req.tenant_name.clone(),
+        roles: req.roles.clone(),
+        products: req.products.clone(),
+        exp: now + req.ttl_seconds,
+        iat: now,
+        nbf: Some(now),
+        jti: uuid::Uuid::new_v4().to_string(),
+        iss: config.issuer.clone(),
+        aud: serde_json::Value::String(config.audience.clone()),
+        session_exp: now + req.session_seconds,
+    };
+    encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(&config.secret),
+    )
+    .expect("HS256 signing with an in-memory key cannot fail")
+}

@@ -1,0 +1,9 @@
+//! Authentication: Hub SSO, cookie sessions, Bearer tokens, agent keys, and the principal.
+
+pub mod claims;
+pub mod http;
+pub mod principal;
+pub mod service;
+
+pub use principal::{Agent, Principal, User};
+pub use service::AuthService;

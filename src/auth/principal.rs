@@ -1,0 +1,78 @@
+//! Who is asking: a Hub user (cookie session or Bearer token), an agent, or nobody.
+
+use entities::enums::{Product, Role};
+use uuid::Uuid;
+
+use crate::graphql::errors::{ApiError, ApiResult};
+
+/// A signed-in Hub user, scoped to one tenant.
+#[derive(Clone, Debug)]
+pub struct User {
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+    pub products: Vec<Product>,
+    /// Set when the user came through the `code_session` cookie.
+    pub session_id: Option<Uuid>,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.roles.contains(&Role::Admin)
+    }
+}
+
+/// A desktop agent authenticated by its API key.
+#[derive(Clone, Debug)]
+pub struct Agent {
+    pub tenant_id: Uuid,
+    pub agent_id: Uuid,
+}
+
+#[derive(Clone, Debug, Default)]
+pub enum Principal {
+    #[default]
+    Anonymous,
+    User(User),
+    Agent(Agent),
+}
+
+impl Principal {
+    /// The signed-in user, or `UNAUTHENTICATED` (`FORBIDDEN` for an agent: agents may use only
+    /// the agent operations).
+    pub fn user(&self) -> ApiResult<&User> {
+        match self {
+            Principal::User(user) => Ok(user),
+            Principal::Agent(_) => Err(ApiError::forbidden(
+                "agents may use only the agent operations",
+            )),
+            Principal::Anonymous => Err(ApiError::unauthenticated()),
+        }
+    }
+
+    /// The user, if they have access to `product`; `FORBIDDEN` otherwise.
+    pub fn product_user(&self, product: Product) -> ApiResult<&User> {
+        let user = self.user()?;
+        if user.products.contains(&product) {
+            Ok(user)
+        } else {
+            let name = match product {
+                Product::Code => "The One Code",
+                Product::Migrate => "The One Migrate",
+            };
+            Err(ApiError::forbidden(format!(
+                "your Hub user has no access to {name}"
+            )))
+        }
+    }
+
+    /// The user, if an admin of their tenant.
+    pub fn admin(&self) -> ApiResult<&User> {
+        let user = self.user()?;
+        if user.is_admin() {
+            Ok(user)
+        } else {
+            Err(ApiError::forbidden("only a tenant admin may do this"))
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The One Code: organizations, repositories, findings, recommendations.
+
+pub mod backups;
+pub mod graphql;
+pub mod inputs;
+pub mod service;
+pub mod types;
+
+pub use service::CodeService;

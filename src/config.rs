@@ -1,0 +1,313 @@
+//! Configuration from the environment. Bad configuration stops start-up with a message that names
+//! the variable; the embedded default generates development secrets into the data directory.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand::RngCore;
+
+/// Everything the server reads from its environment.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// `DATABASE_URL`; `None` runs on SQLite under `data_dir`.
+    pub database_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub bind_addr: SocketAddr,
+    pub public_url: String,
+    pub production: bool,
+    pub sso: SsoConfig,
+    pub encryption_key: [u8; 32],
+    pub graphql: GraphqlLimits,
+    pub integrations: IntegrationsConfig,
+    /// Timer schedule overrides by name (a six-field cron expression, or `off`); they win over
+    /// `SCHEDULE_<NAME>` and the table in `jobs`. Empty from the environment; tests fill it.
+    pub schedules: HashMap<String, String>,
+    /// Notes for the operator printed at start-up (generated secrets and the like).
+    pub notices: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SsoConfig {
+    /// `PORTAL_SSO_SECRET`, the HS256 key Hub signs SSO tokens with (≥ 32 bytes).
+    pub secret: Vec<u8>,
+    pub issuer: String,
+    pub audience: String,
+}
+
+/// Request limits, each enforced by the GraphQL handler.
+#[derive(Clone, Debug)]
+pub struct GraphqlLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_root_fields: usize,
+    pub max_document_bytes: usize,
+    pub max_body_bytes: usize,
+    pub timeout_ms: u64,
+    pub introspection: bool,
+}
+
+impl Default for GraphqlLimits {
+    fn default() -> Self {
+        GraphqlLimits {
+            max_depth: 12,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_document_bytes: 32 * 1024,
+            max_body_bytes: 256 * 1024,
+            timeout_ms: 15_000,
+            introspection: true,
+        }
+    }
+}
+
+/// Upstream endpoints and keys, named as in the product pages. Empty means not configured.
+#[derive(Clone, Debug)]
+pub struct IntegrationsConfig {
+    /// Total time one upstream call may take (`UPSTREAM_TIMEOUT_MS`).
+    pub timeout_ms: u64,
+    pub psa_api_url: Option<String>,
+    pub psa_service_key: Option<String>,
+    pub crm_api_url: Option<String>,
+    pub crm_service_key: Option<String>,
+    pub cmdb_api_url: Option<String>,
+    pub cmdb_service_key: Option<String>,
+    pub ai_gateway_url: Option<String>,
+    pub ai_gateway_key: Option<String>,
+    pub bus_api_url: Option<String>,
+    pub bus_integration_key: Option<String>,
+    pub hub_billing_api_url: Option<String>,
+    pub hub_billing_service_key: Option<String>,
+    /// First delay before a failed usage report is sent again (`HUB_BILLING_RETRY_BASE_MS`);
+    /// doubles per attempt up to `hub_billing_retry_max_ms` (`HUB_BILLING_RETRY_MAX_MS`).
+    pub hub_billing_retry_base_ms: u64,
+    pub hub_billing_retry_max_ms: u64,
+    /// Attempts before a usage report is given up (`HUB_BILLING_MAX_ATTEMPTS`).
+    pub hub_billing_max_attempts: i32,
+    pub ses_access_key: Option<String>,
+    pub ses_secret_key: Option<String>,
+    pub ses_region: Option<String>,
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+impl Default for IntegrationsConfig {
+    fn default() -> Self {
+        IntegrationsConfig {
+            timeout_ms: 15_000,
+            psa_api_url: None,
+            psa_service_key: None,
+            crm_api_url: None,
+            crm_service_key: None,
+            cmdb_api_url: None,
+            cmdb_service_key: None,
+            ai_gateway_url: None,
+            ai_gateway_key: None,
+            bus_api_url: None,
+            bus_integration_key: None,
+            hub_billing_api_url: None,
+            hub_billing_service_key: None,
+            hub_billing_retry_base_ms: 30_000,
+            hub_billing_retry_max_ms: 3_600_000,
+            hub_billing_max_attempts: 30,
+            ses_access_key: None,
+            ses_secret_key: None,
+            ses_region: None,
+        }
+    }
+}
+
+impl IntegrationsConfig {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(IntegrationsConfig {
+            timeout_ms: parse_var("UPSTREAM_TIMEOUT_MS", 15_000)?,
+            psa_api_url: var("PSA_API_URL"),
+            psa_service_key: var("PSA_SERVICE_KEY"),
+            crm_api_url: var("CRM_API_URL"),
+            crm_service_key: var("CRM_SERVICE_KEY"),
+            cmdb_api_url: var("CMDB_API_URL"),
+            cmdb_service_key: var("CMDB_SERVICE_KEY"),
+            ai_gateway_url: var("AI_GATEWAY_URL"),
+            ai_gateway_key: var("AI_GATEWAY_KEY"),
+            bus_api_url: var("BUS_API_URL"),
+            bus_integration_key: var("BUS_INTEGRATION_KEY"),
+            hub_billing_api_url: var("HUB_BILLING_API_URL"),
+            hub_billing_service_key: var("HUB_BILLING_SERVICE_KEY"),
+            hub_billing_retry_base_ms: parse_var("HUB_BILLING_RETRY_BASE_MS", 30_000)?,
+            hub_billing_retry_max_ms: parse_var("HUB_BILLING_RETRY_MAX_MS", 3_600_000)?,
+            hub_billing_max_attempts: parse_var("HUB_BILLING_MAX_ATTEMPTS", 30)?,
+            ses_access_key: var("SES_ACCESS_KEY"),
+            ses_secret_key: var("SES_SECRET_KEY"),
+            ses_region: var("SES_REGION"),
+        })
+    }
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={raw:?} is not valid: {e}")),
+    }
+}
+
+impl Config {
+    /// Reads the environment. Outside production, missing secrets are generated once into the
+    /// data directory (and the notice says so); in production (`GATEWAY_ENV=production`) they
+    /// must be given.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let production = var("GATEWAY_ENV").is_some_and(|v| v == "production");
+        let data_dir = PathBuf::from(var("DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let bind_addr: SocketAddr = parse_var("BIND_ADDR", "127.0.0.1:8080".parse()?)?;
+        let public_url = var("PUBLIC_URL").unwrap_or_else(|| format!("http://{bind_addr}"));
+        url::Url::parse(&public_url)
+            .map_err(|e| anyhow::anyhow!("PUBLIC_URL is not a URL: {e}"))?;
+        let database_url = var("DATABASE_URL");
+        if let Some(url) = &database_url
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+        {
+            bail!("DATABASE_URL must start with postgres:// or sqlite:");
+        }
+        let mut notices = Vec::new();
+        let secret = match var("PORTAL_SSO_SECRET") {
+            Some(s) => s.into_bytes(),
+            None if production => bail!("PORTAL_SSO_SECRET is required in production"),
+            None => {
+                let (s, created) = dev_secret(&data_dir, "dev-sso-secret")?;
+                if created {
+                    notices.push(format!(
+                        "PORTAL_SSO_SECRET is not set: generated a development secret into {}",
+                        data_dir.join("dev-sso-secret").display()
+                    ));
+                }
+                s.into_bytes()
+            }
+        };
+        if secret.len() < 32 {
+            bail!(
+                "PORTAL_SSO_SECRET must be at least 32 bytes (it has {})",
+                secret.len()
+            );
+        }
+        let encryption_key = match var("GATEWAY_ENCRYPTION_KEY") {
+            Some(k) => decode_key(&k)?,
+            None if production => bail!("GATEWAY_ENCRYPTION_KEY is required in production"),
+            None => {
+                let (k, created) = dev_secret(&data_dir, "encryption.key")?;
+                if created {
+                    notices.push(format!(
+                        "GATEWAY_ENCRYPTION_KEY is not set: generated one into {}",
+                        data_dir.join("encryption.key").display()
+                    ));
+                }
+                decode_key(&k)?
+            }
+        };
+        let defaults = GraphqlLimits::default();
+        let graphql = GraphqlLimits {
+            max_depth: parse_var("GRAPHQL_MAX_DEPTH", defaults.max_depth)?,
+            max_complexity: parse_var("GRAPHQL_MAX_COMPLEXITY", defaults.max_complexity)?,
+            max_aliases: parse_var("GRAPHQL_MAX_ALIASES", defaults.max_aliases)?,
+            max_root_fields: parse_var("GRAPHQL_MAX_ROOT_FIELDS", defaults.max_root_fields)?,
+            max_document_bytes: parse_var(
+                "GRAPHQL_MAX_DOCUMENT_BYTES",
+                defaults.max_document_bytes,
+            )?,
+            max_body_bytes: parse_var("GRAPHQL_MAX_BODY_BYTES", defaults.max_body_bytes)?,
+            timeout_ms: parse_var("GRAPHQL_TIMEOUT_MS", defaults.timeout_ms)?,
+            introspection: parse_var("GRAPHQL_INTROSPECTION", !production)?,
+        };
+        Ok(Config {
+            database_url,
+            data_dir,
+            bind_addr,
+            public_url,
+            production,
+            sso: SsoConfig {
+                secret,
+                issuer: var("PORTAL_SSO_ISSUER").unwrap_or_else(|| "the-one-hub".into()),
+                audience: var("PORTAL_SSO_AUDIENCE").unwrap_or_else(|| "stack-gateway".into()),
+            },
+            encryption_key,
+            graphql,
+            integrations: IntegrationsConfig::from_env()?,
+            schedules: HashMap::new(),
+            notices,
+        })
+    }
+
+    /// The database the data lives in.
+    pub fn data_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("gateway.db").display()
+            )
+        })
+    }
+
+    /// The queue's database: the same PostgreSQL, or its own SQLite file beside the data.
+    pub fn queue_url(&self) -> String {
+        match &self.database_url {
+            Some(url) if url.starts_with("postgres") => url.clone(),
+            _ => format!("sqlite://{}", self.data_dir.join("queue.db").display()),
+        }
+    }
+
+    /// Cookies get `Secure` when the public URL is HTTPS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+fn decode_key(raw: &str) -> anyhow::Result<[u8; 32]> {
+    let raw = raw.trim();
+    // 64 hex digits are also valid base64 (of 48 bytes): try hex first.
+    let bytes = hex::decode(raw)
+        .or_else(|_| STANDARD.decode(raw))
+        .context("GATEWAY_ENCRYPTION_KEY must be 32 bytes in base64 or hex")?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("GATEWAY_ENCRYPTION_KEY must be exactly 32 bytes"))
+}
+
+/// Reads `name` from the data directory, generating a random 32-byte value the first time.
+fn dev_secret(dir: &Path, name: &str) -> anyhow::Result<(String, bool)> {
+    let path = dir.join(name);
+    if let Ok(existing) = std::fs::read_to_string(&path) {
+        return Ok((existing.trim().to_string(), false));
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let value = STANDARD.encode(bytes);
+    std::fs::write(&path, &value).with_context(|| format!("writing {}", path.display()))?;
+    Ok((value, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_key;
+
+    #[test]
+    fn encryption_keys_decode_from_hex_or_base64() {
+        let hex = "00".repeat(31) + "ff";
+        assert_eq!(decode_key(&hex).unwrap()[31], 0xff);
+        let b64 = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAP8=";
+        assert_eq!(decode_key(b64).unwrap()[31], 0xff);
+        assert!(decode_key("c2hvcnQ=").is_err());
+    }
+}

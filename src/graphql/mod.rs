@@ -1,0 +1,74 @@
+//! Schema assembly, relay helpers, error codes, limits and the request-scoped helpers resolvers use.
+
+pub mod batch;
+pub mod errors;
+pub mod limits;
+pub mod node;
+pub mod relay;
+pub mod scalars;
+
+use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
+use crate::config::GraphqlLimits;
+use crate::integrations::actions::CodeActionsMutation;
+use crate::integrations::graphql::IntegrationsQuery;
+use crate::integrations::probe::ProbeMutation;
+use crate::integrations::sync::SyncMutation;
+use crate::migrate::graphql::MigrateQuery;
+use crate::migrate::mutations::MigrateMutation;
+use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
+use node::NodeQuery;
+
+/// Every root query field, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    NodeQuery,
+    TenancyQuery,
+    CodeQuery,
+    BackupQuery,
+    MigrateQuery,
+    IntegrationsQuery,
+);
+
+/// Every root mutation field, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    TenancyMutation,
+    CodeMutation,
+    CodeActionsMutation,
+    SyncMutation,
+    ProbeMutation,
+    MigrateMutation,
+);
+
+pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Builds the schema with the configured limits. The server state is added per request.
+pub fn build_schema(limits: &GraphqlLimits) -> GatewaySchema {
+    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(64)
+        .extension(limits::Limits(limits.clone()));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as checked in at `schema/schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(&GraphqlLimits::default()).sdl()
+}
+
+/// The server state, added to every request.
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// Who is asking, added to every request.
+pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
+    ctx.data_unchecked::<Principal>()
+}

@@ -1,0 +1,116 @@
+//! The Relay `Node` interface and `node` / `nodes`.
+
+use async_graphql::{Context, ID, Interface, Object, Result};
+use entities::enums::Product;
+
+use super::batch::Siblings;
+use super::errors::{ApiError, ApiResult};
+use super::relay::decode_global_id;
+use super::{principal, state};
+use crate::code::types::{Finding, Organization, Recommendation, Repository};
+use crate::migrate::types::{Agent, Job, Project};
+
+/// An object with a global ID, fetchable through `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID."))]
+pub enum Node {
+    Organization(Organization),
+    Repository(Repository),
+    Finding(Finding),
+    Recommendation(Recommendation),
+    Project(Project),
+    Agent(Agent),
+    Job(Job),
+}
+
+async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
+    let (type_name, uuid) = decode_global_id(id)?;
+    let who = principal(ctx);
+    let code = &state(ctx).code;
+    let migrate = &state(ctx).migrate;
+    let missing = || ApiError::not_found("object");
+    Ok(match type_name.as_str() {
+        "Organization" => {
+            let tenant = who.product_user(Product::Code)?.tenant_id;
+            let row = code.organization(tenant, uuid).await?.ok_or_else(missing)?;
+            Node::Organization(Organization {
+                row,
+                siblings: Siblings::single(uuid),
+            })
+        }
+        "Repository" => {
+            let tenant = who.product_user(Product::Code)?.tenant_id;
+            let row = code.repository(tenant, uuid).await?.ok_or_else(missing)?;
+            Node::Repository(Repository {
+                row,
+                siblings: Siblings::single(uuid),
+            })
+        }
+        "Finding" => {
+            let tenant = who.product_user(Product::Code)?.tenant_id;
+            Node::Finding(Finding {
+                row: code.finding(tenant, uuid).await?.ok_or_else(missing)?,
+                siblings: Siblings::single(uuid),
+            })
+        }
+        "Recommendation" => {
+            let tenant = who.product_user(Product::Code)?.tenant_id;
+            Node::Recommendation(Recommendation {
+                row: code
+                    .recommendation(tenant, uuid)
+                    .await?
+                    .ok_or_else(missing)?,
+                siblings: Siblings::single(uuid),
+            })
+        }
+        "Project" => {
+            let tenant = who.product_user(Product::Migrate)?.tenant_id;
+            let row = migrate.project(tenant, uuid).await?.ok_or_else(missing)?;
+            Node::Project(Project {
+                row,
+                siblings: Siblings::single(uuid),
+            })
+        }
+        "Agent" => {
+            let tenant = who.product_user(Product::Migrate)?.tenant_id;
+            let row = migrate.agent(tenant, uuid).await?.ok_or_else(missing)?;
+            Node::Agent(Agent { row })
+        }
+        "Job" => {
+            let tenant = who.product_user(Product::Migrate)?.tenant_id;
+            let row = migrate.job(tenant, uuid).await?.ok_or_else(missing)?;
+            Node::Job(Job {
+                row,
+                siblings: Siblings::single(uuid),
+            })
+        }
+        _ => {
+            who.user()?;
+            return Err(missing());
+        }
+    })
+}
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global ID. Another tenant's object is `NOT_FOUND`, like a
+    /// missing one.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> Result<Node> {
+        Ok(find_node(ctx, &id).await?)
+    }
+
+    /// Fetches several objects by global ID (at most 100), in order.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<Option<Node>>> {
+        if ids.len() > 100 {
+            return Err(ApiError::bad_input("at most 100 ids").into());
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in &ids {
+            out.push(find_node(ctx, id).await.ok());
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,402 @@
+//! Our own GraphQL-over-HTTP handlers around `Schema::execute` (the stock handler runs batches,
+//! mutations over GET and form bodies): POST JSON and GET queries only, a body limit, the
+//! `application/graphql-response+json` media type with its status codes, and masked internals.
+
+use std::time::Duration;
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ServerError, Variables};
+use axum::body::{Body, to_bytes};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{REQUEST_ID, error_body, error_response};
+use crate::app::AppState;
+use crate::graphql::errors::Code;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The body (or query string) of a GraphQL request.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GraphqlRequest {
+    query: Option<serde_json::Value>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<serde_json::Value>,
+    extensions: Option<serde_json::Value>,
+}
+
+/// The GET form: every parameter is a string; `variables` and `extensions` are JSON text.
+#[derive(Deserialize)]
+pub struct GetParams {
+    query: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+    variables: Option<String>,
+    extensions: Option<String>,
+}
+
+/// Which media type the client takes.
+#[derive(Clone, Copy, PartialEq)]
+enum Media {
+    GraphqlResponse,
+    Json,
+}
+
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(Media::GraphqlResponse);
+    };
+    let mut json = false;
+    for part in accept.split(',') {
+        let mime = part
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        match mime.as_str() {
+            GRAPHQL_RESPONSE | "*/*" | "application/*" => return Some(Media::GraphqlResponse),
+            JSON => json = true,
+            _ => {}
+        }
+    }
+    json.then_some(Media::Json)
+}
+
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn reject(status: StatusCode, code: Code, message: &str, request_id: Option<&str>) -> Response {
+    let mut response = (status, error_body(code, message, request_id).to_string()).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    response
+}
+
+/// `POST /graphql` with a JSON body.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let rid = request_id(&headers);
+    let rid = rid.as_deref();
+    let Some(media) = negotiate(&headers) else {
+        return reject(
+            StatusCode::NOT_ACCEPTABLE,
+            Code::BadUserInput,
+            "accept application/graphql-response+json or application/json",
+            rid,
+        );
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if mime != JSON {
+        return reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Code::BadUserInput,
+            "send the request as Content-Type: application/json",
+            rid,
+        );
+    }
+    let limit = state.config.graphql.max_body_bytes;
+    let Ok(bytes) = to_bytes(body, limit).await else {
+        let message = format!("the request body exceeds {limit} bytes");
+        return reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            &message,
+            rid,
+        );
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
+        Ok(v) => v,
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                &format!("the body is not valid JSON: {e}"),
+                rid,
+            );
+        }
+    };
+    if value.is_array() {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "batched requests are not supported: send one operation per request",
+            rid,
+        );
+    }
+    let request: GraphqlRequest = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                &format!("the body is not a GraphQL request: {e}"),
+                rid,
+            );
+        }
+    };
+    let Some(serde_json::Value::String(query)) = request.query else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "`query` must be a string",
+            rid,
+        );
+    };
+    let variables = match request.variables {
+        None | Some(serde_json::Value::Null) => Variables::default(),
+        Some(v @ serde_json::Value::Object(_)) => Variables::from_json(v),
+        Some(_) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                "`variables` must be an object",
+                rid,
+            );
+        }
+    };
+    if !matches!(
+        request.extensions,
+        None | Some(serde_json::Value::Null) | Some(serde_json::Value::Object(_))
+    ) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "`extensions` must be an object",
+            rid,
+        );
+    }
+    execute(
+        state,
+        &headers,
+        media,
+        Method::POST,
+        query,
+        request.operation_name,
+        variables,
+    )
+    .await
+}
+
+/// `GET /graphql?query=…`: queries only.
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<GetParams>,
+) -> Response {
+    let rid = request_id(&headers);
+    let rid = rid.as_deref();
+    let Some(media) = negotiate(&headers) else {
+        return reject(
+            StatusCode::NOT_ACCEPTABLE,
+            Code::BadUserInput,
+            "accept application/graphql-response+json or application/json",
+            rid,
+        );
+    };
+    let Some(query) = params.query else {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "the `query` parameter is required",
+            rid,
+        );
+    };
+    let variables = match params
+        .variables
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
+    {
+        None => Variables::default(),
+        Some(Ok(v @ serde_json::Value::Object(_))) => Variables::from_json(v),
+        Some(Ok(serde_json::Value::Null)) => Variables::default(),
+        Some(_) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                "`variables` must be a JSON object",
+                rid,
+            );
+        }
+    };
+    if let Some(ext) = params.extensions.as_deref()
+        && !matches!(
+            serde_json::from_str::<serde_json::Value>(ext),
+            Ok(serde_json::Value::Object(_))
+        )
+    {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "`extensions` must be a JSON object",
+            rid,
+        );
+    }
+    execute(
+        state,
+        &headers,
+        media,
+        Method::GET,
+        query,
+        params.operation_name,
+        variables,
+    )
+    .await
+}
+
+/// The operation a document would run, if it can be told before execution.
+fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    doc.operations
+        .iter()
+        .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
+        .map(|(_, op)| op.node.ty)
+}
+
+async fn execute(
+    state: AppState,
+    headers: &HeaderMap,
+    media: Media,
+    method: Method,
+    query: String,
+    operation_name: Option<String>,
+    variables: Variables,
+) -> Response {
+    let rid = request_id(headers);
+    let limits = &state.config.graphql;
+    if query.len() > limits.max_document_bytes {
+        let message = format!("the document exceeds {} bytes", limits.max_document_bytes);
+        return reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Code::PayloadTooLarge,
+            &message,
+            rid.as_deref(),
+        );
+    }
+    if method == Method::GET
+        && operation_type(&query, operation_name.as_deref())
+            .is_some_and(|t| t != OperationType::Query)
+    {
+        let mut response = reject(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Code::BadUserInput,
+            "only queries may be sent with GET; use POST",
+            rid.as_deref(),
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    let principal = match crate::auth::http::principal(&state, headers).await {
+        Ok(p) => p,
+        Err(error) => return error_response(&error, rid.as_deref()),
+    };
+    let mut request = async_graphql::Request::new(query)
+        .variables(variables)
+        .data(state.clone());
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    request = request.data(principal);
+    let timeout = Duration::from_millis(limits.timeout_ms);
+    let mut response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let message = format!("the operation ran longer than {} ms", limits.timeout_ms);
+            async_graphql::Response::from_errors(vec![crate::graphql::limits::with_code(
+                ServerError::new(message, None),
+                Code::QueryTooComplex,
+            )])
+        }
+    };
+    let request_failed = mask_errors(&mut response.errors, rid.as_deref());
+    let status = if media == Media::GraphqlResponse
+        && request_failed
+        && matches!(response.data, async_graphql::Value::Null)
+    {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+        error_body(Code::Internal, "internal error", rid.as_deref()).to_string()
+    });
+    let content_type = if media == Media::GraphqlResponse {
+        GRAPHQL_RESPONSE
+    } else {
+        JSON
+    };
+    let mut http = (status, body).into_response();
+    http.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    http
+}
+
+/// Gives every error a code, masks internal ones (with the request id), and says whether the
+/// request itself was invalid (parse, validation and limit errors).
+fn mask_errors(errors: &mut [ServerError], request_id: Option<&str>) -> bool {
+    let mut request_failed = false;
+    for error in errors.iter_mut() {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .and_then(|v| match v {
+                async_graphql::Value::String(s) => Some(s.clone()),
+                _ => None,
+            });
+        match code {
+            Some(code) => {
+                if code == Code::Internal.as_str() {
+                    error.message = "internal error".into();
+                    error
+                        .extensions
+                        .get_or_insert_with(Default::default)
+                        .set("requestId", request_id.unwrap_or(""));
+                }
+                request_failed |= [
+                    Code::GraphqlParseFailed,
+                    Code::GraphqlValidationFailed,
+                    Code::QueryTooDeep,
+                    Code::QueryTooComplex,
+                    Code::TooManyAliases,
+                ]
+                .iter()
+                .any(|c| c.as_str() == code && error.path.is_empty());
+            }
+            None if error.message.starts_with("Failed to parse")
+                || error.message.starts_with("Invalid value") =>
+            {
+                let ext = error.extensions.get_or_insert_with(Default::default);
+                ext.set("code", Code::BadUserInput.as_str());
+            }
+            None => {
+                tracing::error!(message = %error.message, request_id, "uncoded error from execution");
+                error.message = "internal error".into();
+                let ext = error.extensions.get_or_insert_with(Default::default);
+                ext.set("code", Code::Internal.as_str());
+                ext.set("requestId", request_id.unwrap_or(""));
+            }
+        }
+    }
+    request_failed
+}

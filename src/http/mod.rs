@@ -1,0 +1,88 @@
+//! The HTTP surface: router, GraphQL handlers, SSO endpoints, health and the playground.
+
+pub mod agent_api;
+pub mod graphql;
+pub mod health;
+pub mod metrics;
+pub mod playground;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+use crate::app::AppState;
+use crate::auth;
+use crate::graphql::errors::{ApiError, Code};
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(playground::index))
+        .route("/playground/{*path}", get(playground::asset))
+        .route("/graphql", post(graphql::post).get(graphql::get))
+        .route(
+            "/auth/sso",
+            get(auth::http::sso_get).post(auth::http::sso_post),
+        )
+        .route("/auth/logout", post(auth::http::logout))
+        .route("/api/agent/register", post(agent_api::register))
+        .route("/api/agent/heartbeat", post(agent_api::heartbeat))
+        .route("/api/agent/commands/{id}/ack", post(agent_api::ack))
+        .route("/api/agent/jobs", get(agent_api::jobs))
+        .route("/api/agent/jobs/{id}/start", post(agent_api::start))
+        .route("/api/agent/jobs/{id}/progress", post(agent_api::progress))
+        .route("/api/agent/jobs/{id}/complete", post(agent_api::complete))
+        .route("/api/agent/jobs/{id}/fail", post(agent_api::fail))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::metrics))
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// HTTP status for a coded error outside GraphQL execution.
+pub fn status_of(code: Code) -> StatusCode {
+    match code {
+        Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        Code::Forbidden => StatusCode::FORBIDDEN,
+        Code::NotFound => StatusCode::NOT_FOUND,
+        Code::Conflict => StatusCode::CONFLICT,
+        Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Code::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        Code::DbUnavailable | Code::IntegrationNotConfigured => StatusCode::SERVICE_UNAVAILABLE,
+        Code::UpstreamUnavailable | Code::UpstreamRejected | Code::UpstreamAuthFailed => {
+            StatusCode::BAD_GATEWAY
+        }
+        Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A GraphQL-shaped error body (`{"errors":[…]}`) for failures outside execution.
+pub fn error_body(code: Code, message: &str, request_id: Option<&str>) -> serde_json::Value {
+    let mut extensions = serde_json::json!({ "code": code.as_str() });
+    if let Some(id) = request_id {
+        extensions["requestId"] = id.into();
+    }
+    serde_json::json!({ "errors": [{ "message": message, "extensions": extensions }] })
+}
+
+/// An error response for a REST endpoint or a request that never reached execution.
+pub fn error_response(error: &ApiError, request_id: Option<&str>) -> Response {
+    let code = error.code();
+    let message = error.message();
+    if let ApiError::Internal(inner) = error {
+        tracing::error!(error = ?inner, request_id, "internal error");
+    }
+    let body = error_body(code, message, request_id);
+    let mut response = (status_of(code), body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}

@@ -1,0 +1,138 @@
+//! The Integrations page's data: status per upstream, and the records of what was sent.
+
+use std::collections::HashMap;
+
+use entities::enums;
+use entities::{
+    billing_reports, cmdb_sync_runs, crm_opportunities, integration_health, outbox_events,
+    psa_links,
+};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::status::Integration;
+use crate::config::IntegrationsConfig;
+use crate::db::list_page;
+use crate::graphql::errors::ApiResult;
+use crate::graphql::relay::{Listed, Window};
+
+/// One row of the status page.
+pub struct IntegrationStatus {
+    pub integration: Integration,
+    pub missing: Vec<&'static str>,
+    pub health: Option<integration_health::Model>,
+}
+
+impl IntegrationStatus {
+    /// `NOT_CONFIGURED` when a variable is missing, `ERROR` when the last call or probe failed,
+    /// `CONNECTED` otherwise.
+    pub fn state(&self) -> &'static str {
+        if !self.missing.is_empty() {
+            "NOT_CONFIGURED"
+        } else if self.health.as_ref().is_some_and(|h| h.status == "error") {
+            "ERROR"
+        } else {
+            "CONNECTED"
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct IntegrationsService {
+    db: DatabaseConnection,
+    config: IntegrationsConfig,
+}
+
+impl IntegrationsService {
+    pub fn new(db: DatabaseConnection, config: IntegrationsConfig) -> Self {
+        IntegrationsService { db, config }
+    }
+
+    /// Every integration's status (one statement for the recorded outcomes).
+    pub async fn statuses(&self) -> ApiResult<Vec<IntegrationStatus>> {
+        let mut health: HashMap<String, integration_health::Model> =
+            integration_health::Entity::find()
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|h| (h.integration.clone(), h))
+                .collect();
+        Ok(Integration::ALL
+            .into_iter()
+            .map(|integration| IntegrationStatus {
+                integration,
+                missing: integration.missing(&self.config),
+                health: health.remove(integration.key()),
+            })
+            .collect())
+    }
+
+    /// One integration's status.
+    pub async fn status(&self, integration: Integration) -> ApiResult<IntegrationStatus> {
+        let health = integration_health::Entity::find_by_id(integration.key().to_string())
+            .one(&self.db)
+            .await?;
+        Ok(IntegrationStatus {
+            integration,
+            missing: integration.missing(&self.config),
+            health,
+        })
+    }
+
+    pub async fn psa_links(
+        &self,
+        tenant: Uuid,
+        kind: Option<enums::PsaLinkKind>,
+        window: Window,
+    ) -> ApiResult<Listed<psa_links::Model>> {
+        let mut select = psa_links::Entity::find().filter(psa_links::Column::TenantId.eq(tenant));
+        if let Some(kind) = kind {
+            select = select.filter(psa_links::Column::Kind.eq(kind));
+        }
+        list_page(&self.db, select, psa_links::Column::Id, window).await
+    }
+
+    pub async fn crm_opportunities(
+        &self,
+        tenant: Uuid,
+        window: Window,
+    ) -> ApiResult<Listed<crm_opportunities::Model>> {
+        let select = crm_opportunities::Entity::find()
+            .filter(crm_opportunities::Column::TenantId.eq(tenant));
+        list_page(&self.db, select, crm_opportunities::Column::Id, window).await
+    }
+
+    pub async fn cmdb_sync_runs(
+        &self,
+        tenant: Uuid,
+        window: Window,
+    ) -> ApiResult<Listed<cmdb_sync_runs::Model>> {
+        let select =
+            cmdb_sync_runs::Entity::find().filter(cmdb_sync_runs::Column::TenantId.eq(tenant));
+        list_page(&self.db, select, cmdb_sync_runs::Column::Id, window).await
+    }
+
+    pub async fn billing_reports(
+        &self,
+        tenant: Uuid,
+        window: Window,
+    ) -> ApiResult<Listed<billing_reports::Model>> {
+        let select =
+            billing_reports::Entity::find().filter(billing_reports::Column::TenantId.eq(tenant));
+        list_page(&self.db, select, billing_reports::Column::Id, window).await
+    }
+
+    pub async fn events(
+        &self,
+        tenant: Uuid,
+        event_type: Option<String>,
+        window: Window,
+    ) -> ApiResult<Listed<outbox_events::Model>> {
+        let mut select =
+            outbox_events::Entity::find().filter(outbox_events::Column::TenantId.eq(tenant));
+        if let Some(event_type) = event_type {
+            select = select.filter(outbox_events::Column::EventType.eq(event_type));
+        }
+        list_page(&self.db, select, outbox_events::Column::EventId, window).await
+    }
+}

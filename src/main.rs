@@ -1,0 +1,195 @@
+//! The `stack-gateway` command line.
+
+use clap::{Parser, Subcommand};
+use stack_gateway::auth::claims::{MintRequest, mint};
+use stack_gateway::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "stack-gateway",
+    version,
+    about = "One GraphQL endpoint for The One Code and The One Migrate"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (SQLite under ./data unless DATABASE_URL is set).
+    Serve {
+        /// Fill the development tenant ("dev-tenant", the one the printed sign-in link uses)
+        /// with demo data before serving, unless it already has data.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Fill a tenant with demo data (clients, organizations, repositories, findings,
+    /// recommendations, Migrate projects, agents and jobs), unless it already has data.
+    Demo {
+        /// Hub's id of the tenant (created if missing).
+        #[arg(long, default_value = "dev-tenant")]
+        tenant: String,
+        /// The tenant's name, if it has to be created.
+        #[arg(long, default_value = "Dev Tenant")]
+        tenant_name: String,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint a Hub-style SSO token from the configured secret, for local use.
+    Token {
+        #[arg(long, default_value = "dev-user")]
+        sub: String,
+        #[arg(long, default_value = "dev@example.com")]
+        email: String,
+        #[arg(long, default_value = "Dev User")]
+        name: String,
+        #[arg(long, default_value = "dev-tenant")]
+        tenant: String,
+        #[arg(long, default_value = "Dev Tenant")]
+        tenant_name: String,
+        /// Roles (admin, technician, viewer).
+        #[arg(long, value_delimiter = ',', default_value = "admin")]
+        roles: Vec<String>,
+        /// Products (code, migrate).
+        #[arg(long, value_delimiter = ',', default_value = "code,migrate")]
+        products: Vec<String>,
+        /// Lifetime of the token in seconds.
+        #[arg(long, default_value_t = 300)]
+        ttl: i64,
+        /// Print a ready SSO link instead of the bare token.
+        #[arg(long)]
+        print_link: bool,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,apalis=warn"));
+    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .json()
+            .init();
+    } else {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    }
+}
+
+fn dev_link(config: &Config, token: &str) -> String {
+    format!(
+        "{}/auth/sso?token={token}",
+        config.public_url.trim_end_matches('/')
+    )
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Schema => {
+            print!("{}", stack_gateway::graphql::sdl());
+        }
+        Command::Migrate => {
+            init_tracing();
+            let config = Config::from_env()?;
+            stack_gateway::app::AppState::connect(config).await?;
+            println!("migrations applied");
+        }
+        Command::Demo {
+            tenant,
+            tenant_name,
+        } => {
+            init_tracing();
+            let config = Config::from_env()?;
+            let state = stack_gateway::app::AppState::connect(config).await?;
+            let summary = stack_gateway::demo::seed(&state.db, &tenant, &tenant_name).await?;
+            println!("demo data for tenant {tenant}: {summary}");
+        }
+        Command::Token {
+            sub,
+            email,
+            name,
+            tenant,
+            tenant_name,
+            roles,
+            products,
+            ttl,
+            print_link,
+        } => {
+            let config = Config::from_env()?;
+            let request = MintRequest {
+                sub,
+                email,
+                name,
+                tenant_id: tenant,
+                tenant_name,
+                roles,
+                products,
+                ttl_seconds: ttl,
+                session_seconds: 8 * 3600,
+            };
+            let token = mint(&config.sso, &request);
+            println!(
+                "{}",
+                if print_link {
+                    dev_link(&config, &token)
+                } else {
+                    token
+                }
+            );
+        }
+        Command::Serve { demo } => {
+            init_tracing();
+            let config = Config::from_env()?;
+            if demo && config.production {
+                anyhow::bail!("--demo is for development servers (GATEWAY_ENV is production)");
+            }
+            for notice in &config.notices {
+                tracing::warn!("{notice}");
+            }
+            let server = stack_gateway::app::Server::bind(config.clone()).await?;
+            let addr = server.local_addr();
+            // The tenant of the dev sign-in link below, seeded before any request is served.
+            let seeded = if demo {
+                let db = &server.state.db;
+                Some(stack_gateway::demo::seed(db, "dev-tenant", "Dev Tenant").await?)
+            } else {
+                None
+            };
+            println!(
+                "stack-gateway listening on http://{addr} (playground at /, GraphQL at /graphql)"
+            );
+            if let Some(summary) = seeded {
+                println!("demo data for Dev Tenant: {summary}");
+            }
+            if !config.production {
+                let request = MintRequest {
+                    sub: "dev-user".into(),
+                    email: "dev@example.com".into(),
+                    name: "Dev User".into(),
+                    tenant_id: "dev-tenant".into(),
+                    tenant_name: "Dev Tenant".into(),
+                    roles: vec!["admin".into()],
+                    products: vec!["code".into(), "migrate".into()],
+                    ttl_seconds: 3600,
+                    session_seconds: 8 * 3600,
+                };
+                println!(
+                    "sign in (valid one hour, once): {}",
+                    dev_link(&config, &mint(&config.sso, &request))
+                );
+                println!("another link any time: stack-gateway token --print-link");
+            }
+            server
+                .run(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,90 @@
+//! Migrate's root query fields: one service call each.
+
+use async_graphql::{Context, Object, Result};
+use entities::enums::Product;
+
+use super::inputs::{AgentFilter, JobFilter, ProjectFilter};
+use super::types::{Agent, AgentConnection, Job, JobConnection, Project, ProjectConnection};
+use crate::graphql::relay::window;
+use crate::graphql::{principal, state};
+
+#[derive(Default)]
+pub struct MigrateQuery;
+
+#[Object]
+impl MigrateQuery {
+    /// Migration projects.
+    #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ProjectFilter>,
+    ) -> Result<ProjectConnection> {
+        let user = principal(ctx).product_user(Product::Migrate)?;
+        let listed = state(ctx)
+            .migrate
+            .projects(
+                user.tenant_id,
+                filter.unwrap_or_default(),
+                window(first, after, last, before)?,
+            )
+            .await?;
+        Ok(ProjectConnection::build(listed, |row, siblings| Project {
+            row,
+            siblings,
+        }))
+    }
+
+    /// Desktop agents.
+    #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    async fn agents(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<AgentFilter>,
+    ) -> Result<AgentConnection> {
+        let user = principal(ctx).product_user(Product::Migrate)?;
+        let listed = state(ctx)
+            .migrate
+            .agents(
+                user.tenant_id,
+                filter.unwrap_or_default(),
+                window(first, after, last, before)?,
+            )
+            .await?;
+        Ok(AgentConnection::build(listed, |row, _| Agent { row }))
+    }
+
+    /// Migration jobs of every project.
+    #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<JobFilter>,
+    ) -> Result<JobConnection> {
+        let user = principal(ctx).product_user(Product::Migrate)?;
+        let listed = state(ctx)
+            .migrate
+            .jobs(
+                user.tenant_id,
+                filter.unwrap_or_default(),
+                window(first, after, last, before)?,
+            )
+            .await?;
+        Ok(JobConnection::build(listed, |row, siblings| Job {
+            row,
+            siblings,
+        }))
+    }
+}

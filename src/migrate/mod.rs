@@ -1,0 +1,21 @@
+//! The One Migrate: projects, agents, jobs and their events.
+
+pub mod agents;
+pub mod commands;
+pub mod graphql;
+pub mod inputs;
+pub mod jobs;
+pub mod mutations;
+pub mod offline;
+pub mod payloads;
+pub mod projects;
+pub mod reports;
+pub mod rules;
+pub mod service;
+pub mod status;
+pub mod types;
+
+pub use agents::AgentService;
+pub use jobs::JobService;
+pub use projects::ProjectService;
+pub use service::MigrateService;

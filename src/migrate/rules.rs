@@ -1,0 +1,132 @@
+//! Input rules shared by the Migrate write side: who may change things, text lengths, Azure names.
+
+use entities::enums::{Product, Role};
+
+use crate::auth::{Principal, User};
+use crate::graphql::errors::{ApiError, ApiResult};
+
+/// A Migrate user who may change projects and jobs: technicians and admins (viewers read only).
+pub fn operator(principal: &Principal) -> ApiResult<&User> {
+    let user = principal.product_user(Product::Migrate)?;
+    if user
+        .roles
+        .iter()
+        .any(|r| matches!(r, Role::Admin | Role::Technician))
+    {
+        Ok(user)
+    } else {
+        Err(ApiError::forbidden(
+            "only technicians and admins may change Migrate projects and jobs",
+        ))
+    }
+}
+
+/// A Migrate admin (agents and their keys).
+pub fn migrate_admin(principal: &Principal) -> ApiResult<&User> {
+    let user = principal.product_user(Product::Migrate)?;
+    if user.is_admin() {
+        Ok(user)
+    } else {
+        Err(ApiError::forbidden("only a tenant admin may manage agents"))
+    }
+}
+
+/// A required text, trimmed, 1 to `max` characters.
+pub fn required(field: &str, value: &str, max: usize) -> ApiResult<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(ApiError::bad_input(format!("{field} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(ApiError::bad_input(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+/// An optional text, trimmed; empty means none; at most `max` characters.
+pub fn optional(field: &str, value: Option<&str>, max: usize) -> ApiResult<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => required(field, v, max).map(Some),
+    }
+}
+
+/// An Azure Storage account name: 3–24 lowercase letters and digits.
+pub fn storage_account(value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(name) = optional("storageAccount", value, 24)? else {
+        return Ok(None);
+    };
+    let valid = (3..=24).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !valid {
+        return Err(ApiError::bad_input(
+            "storageAccount must be 3 to 24 lowercase letters and digits (Azure's rule)",
+        ));
+    }
+    Ok(Some(name))
+}
+
+/// An Azure blob container name: 3–63 lowercase letters, digits and hyphens, starting and ending
+/// with a letter or digit, no two hyphens in a row.
+pub fn storage_container(value: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(name) = optional("storageContainer", value, 63)? else {
+        return Ok(None);
+    };
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = name.as_bytes();
+    let valid = (3..=63).contains(&bytes.len())
+        && bytes.iter().all(|&b| alnum(b) || b == b'-')
+        && alnum(bytes[0])
+        && alnum(bytes[bytes.len() - 1])
+        && !name.contains("--");
+    if !valid {
+        return Err(ApiError::bad_input(
+            "storageContainer must be 3 to 63 lowercase letters, digits and hyphens, start and \
+             end with a letter or digit, with no two hyphens in a row (Azure's rule)",
+        ));
+    }
+    Ok(Some(name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_names_follow_azure() {
+        for good in ["abc", "migration-2026", "a1b", &"a".repeat(63)] {
+            assert!(storage_container(Some(good)).is_ok(), "{good}");
+        }
+        for bad in [
+            "ab",
+            "Upper",
+            "-start",
+            "end-",
+            "two--hyphens",
+            "under_score",
+            &"a".repeat(64),
+        ] {
+            assert!(storage_container(Some(bad)).is_err(), "{bad}");
+        }
+        assert_eq!(storage_container(Some("  ")).unwrap(), None);
+    }
+
+    #[test]
+    fn account_names_follow_azure() {
+        assert!(storage_account(Some("acct01")).is_ok());
+        assert!(storage_account(Some("ac")).is_err());
+        assert!(storage_account(Some("with-hyphen")).is_err());
+    }
+
+    #[test]
+    fn text_lengths() {
+        assert_eq!(required("name", "  x ", 5).unwrap(), "x");
+        assert!(required("name", "   ", 5).is_err());
+        assert!(required("name", "123456", 5).is_err());
+        assert_eq!(optional("d", Some(""), 5).unwrap(), None);
+    }
+}

@@ -1,0 +1,74 @@
+//! The queue tasks the domains own, registered with the runner at start-up.
+
+use chrono::{DateTime, Utc};
+use jobs::{BoxDynError, QueueTask, Runner};
+use serde::{Deserialize, Serialize};
+
+use crate::app::AppState;
+
+/// Deletes expired sessions and used sign-in tokens (timer `session-cleanup`).
+#[derive(Serialize, Deserialize)]
+pub struct SessionCleanup {
+    pub tick: DateTime<Utc>,
+}
+
+impl QueueTask for SessionCleanup {
+    const NAME: &'static str = "session-cleanup";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+/// Refreshes the PSA status of open Code-created tickets not checked in the minutes before
+/// `tick` (timer `psa-status-refresh`; idempotent: a second run finds them fresh).
+#[derive(Serialize, Deserialize)]
+pub struct PsaStatusRefresh {
+    pub tick: DateTime<Utc>,
+}
+
+impl QueueTask for PsaStatusRefresh {
+    const NAME: &'static str = "psa-status-refresh";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+fn register_psa(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
+    let psa = state.psa.clone();
+    runner
+        .task(move |task: PsaStatusRefresh| {
+            let psa = psa.clone();
+            async move {
+                let done = psa
+                    .refresh_open_tickets(task.tick)
+                    .await
+                    .map_err(|e| BoxDynError::from(e.into_anyhow()))?;
+                tracing::info!(checked = done.checked, changed = done.changed, failed = done.failed, stopped = ?done.stopped, "PSA ticket statuses refreshed");
+                Ok(())
+            }
+        })
+        .cron("psa-status-refresh", |tick| PsaStatusRefresh { tick })
+}
+
+/// Registers every task handler and timer.
+pub fn register(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
+    let runner = register_psa(runner, state)?;
+    let runner = crate::integrations::cmdb::register(runner, &state.cmdb)?;
+    let runner = crate::integrations::billing::register(runner, &state.billing)?;
+    let runner = crate::integrations::probe::register(runner, &state.upstream)?;
+    let runner = crate::migrate::offline::register(runner, &state.agents)?;
+    let auth = state.auth.clone();
+    runner
+        .task(move |_: SessionCleanup| {
+            let auth = auth.clone();
+            async move {
+                let (sessions, tokens) = auth
+                    .clean_up()
+                    .await
+                    .map_err(|e| BoxDynError::from(e.into_anyhow()))?;
+                tracing::info!(
+                    sessions,
+                    tokens,
+                    "expired sessions and sign-in tokens removed"
+                );
+                Ok(())
+            }
+        })
+        .cron("session-cleanup", |tick| SessionCleanup { tick })
+}

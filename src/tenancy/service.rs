@@ -1,0 +1,58 @@
+use chrono::Utc;
+use entities::{tenants, users};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::graphql::errors::{ApiError, ApiResult};
+
+#[derive(Clone)]
+pub struct TenancyService {
+    db: DatabaseConnection,
+}
+
+impl TenancyService {
+    pub fn new(db: DatabaseConnection) -> Self {
+        TenancyService { db }
+    }
+
+    /// The user's row and their tenant's, in one statement.
+    pub async fn viewer(&self, user: &User) -> ApiResult<(users::Model, tenants::Model)> {
+        let found = users::Entity::find_by_id(user.user_id)
+            .filter(users::Column::TenantId.eq(user.tenant_id))
+            .find_also_related(tenants::Entity)
+            .one(&self.db)
+            .await?;
+        match found {
+            Some((u, Some(t))) => Ok((u, t)),
+            _ => Err(ApiError::unauthenticated()),
+        }
+    }
+
+    pub async fn tenant(&self, tenant: Uuid) -> ApiResult<tenants::Model> {
+        tenants::Entity::find_by_id(tenant)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))
+    }
+
+    /// Sets the hourly rate CRM opportunity values are computed with (admins only).
+    pub async fn set_crm_hourly_rate(&self, user: &User, rate: f64) -> ApiResult<tenants::Model> {
+        if !user.is_admin() {
+            return Err(ApiError::forbidden(
+                "only a tenant admin may set the hourly rate",
+            ));
+        }
+        if !rate.is_finite() || rate <= 0.0 || rate > 100_000.0 {
+            return Err(ApiError::bad_input(
+                "hourlyRate must be greater than 0 and at most 100000",
+            ));
+        }
+        let mut tenant: tenants::ActiveModel = self.tenant(user.tenant_id).await?.into();
+        tenant.crm_hourly_rate_cents = Set(Some((rate * 100.0).round() as i64));
+        tenant.updated_at = Set(Utc::now());
+        Ok(tenant.update(&self.db).await?)
+    }
+}

@@ -1,0 +1,24 @@
+//! End-to-end tests through HTTP against a real server, each on SQLite and PostgreSQL.
+
+mod code_seed;
+mod helpers;
+
+mod agents;
+mod auth;
+mod billing;
+mod bus;
+mod cmdb;
+mod crm;
+mod demo;
+mod graph;
+mod integrations_read;
+mod jobs;
+mod limits;
+mod migrate_read;
+mod probe;
+mod psa;
+mod psa_failures;
+mod queue;
+mod schema;
+mod tenancy;
+mod transport;
