@@ -20,6 +20,7 @@ use crate::integrations::client::UpstreamClient;
 use crate::integrations::cmdb::CmdbService;
 use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
+use crate::live::LiveHub;
 use crate::migrate::{AgentService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenancyService;
@@ -48,6 +49,10 @@ pub struct AppState {
     pub crm: CrmService,
     pub cmdb: CmdbService,
     pub billing: BillingService,
+    /// Live updates for subscriptions (fanned out across replicas on PostgreSQL).
+    pub live: LiveHub,
+    /// Identical subscriptions share one execution (see `http::ws::shared`).
+    pub live_executions: crate::http::ws::shared::SharedExecutions,
     /// Wakes the Bus deliverer after a commit that wrote events.
     pub bus_wake: Arc<tokio::sync::Notify>,
 }
@@ -64,6 +69,7 @@ impl AppState {
         let queue = jobs::Queue::connect(&config.queue_url()).await?;
         let upstream = UpstreamClient::new(db.clone(), config.integrations.clone());
         let bus_wake = Arc::new(tokio::sync::Notify::new());
+        let live = LiveHub::new(db.clone());
         Ok(AppState {
             schema: build_schema(&config.graphql),
             secrets: SecretBox::new(&config.encryption_key),
@@ -73,11 +79,12 @@ impl AppState {
             backups: BackupService::new(db.clone(), bus_wake.clone()),
             migrate: MigrateService::new(db.clone()),
             projects: ProjectService::new(db.clone()),
-            agents: AgentService::new(db.clone(), bus_wake.clone()),
+            agents: AgentService::new(db.clone(), bus_wake.clone(), live.clone()),
             jobs: JobService::new(
                 db.clone(),
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
+                live.clone(),
             ),
             integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
             psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),
@@ -86,6 +93,8 @@ impl AppState {
             billing: BillingService::new(db.clone(), upstream.clone(), queue.clone()),
             upstream,
             bus_wake,
+            live,
+            live_executions: Default::default(),
             config: Arc::new(config),
             db,
             statements,
@@ -135,6 +144,7 @@ impl Server {
             self.state.bus_wake.clone(),
             stop_rx.clone(),
         ));
+        let live_listener = self.state.live.start();
         let app = crate::http::router(self.state.clone());
         let mut http_stop = stop_rx.clone();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(async move {
@@ -145,6 +155,9 @@ impl Server {
             let _ = stop_tx.send(true);
         });
         served.await.context("serving HTTP")?;
+        if let Some(listener) = live_listener {
+            listener.abort();
+        }
         let _ = deliverer.await;
         if let Ok(Err(error)) = queue.await {
             tracing::warn!(%error, "queue stopped with an error");

@@ -22,6 +22,7 @@ pub struct Config {
     pub sso: SsoConfig,
     pub encryption_key: [u8; 32],
     pub graphql: GraphqlLimits,
+    pub subscriptions: SubscriptionLimits,
     pub integrations: IntegrationsConfig,
     /// Timer schedule overrides by name (a six-field cron expression, or `off`); they win over
     /// `SCHEDULE_<NAME>` and the table in `jobs`. Empty from the environment; tests fill it.
@@ -62,6 +63,28 @@ impl Default for GraphqlLimits {
             max_body_bytes: 256 * 1024,
             timeout_ms: 15_000,
             introspection: true,
+        }
+    }
+}
+
+/// Limits of `/graphql/ws` (graphql-transport-ws).
+#[derive(Clone, Debug)]
+pub struct SubscriptionLimits {
+    /// `WS_INIT_TIMEOUT_MS`: time to send `connection_init` before the socket closes with 4408.
+    pub init_timeout_ms: u64,
+    /// `WS_MAX_SUBSCRIPTIONS`: subscriptions one connection may hold at once.
+    pub max_per_connection: usize,
+    /// `WS_ALLOWED_ORIGINS`: browser origins allowed besides `PUBLIC_URL`'s and the server's own
+    /// (comma-separated; `*` allows any).
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for SubscriptionLimits {
+    fn default() -> Self {
+        SubscriptionLimits {
+            init_timeout_ms: 10_000,
+            max_per_connection: 50,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -230,12 +253,26 @@ impl Config {
             timeout_ms: parse_var("GRAPHQL_TIMEOUT_MS", defaults.timeout_ms)?,
             introspection: parse_var("GRAPHQL_INTROSPECTION", !production)?,
         };
+        let ws_defaults = SubscriptionLimits::default();
+        let subscriptions = SubscriptionLimits {
+            init_timeout_ms: parse_var("WS_INIT_TIMEOUT_MS", ws_defaults.init_timeout_ms)?,
+            max_per_connection: parse_var("WS_MAX_SUBSCRIPTIONS", ws_defaults.max_per_connection)?,
+            allowed_origins: var("WS_ALLOWED_ORIGINS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_string())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
         Ok(Config {
             database_url,
             data_dir,
             bind_addr,
             public_url,
             production,
+            subscriptions,
             sso: SsoConfig {
                 secret,
                 issuer: var("PORTAL_SSO_ISSUER").unwrap_or_else(|| "the-one-hub".into()),

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod graphql;
 pub mod http;
 pub mod integrations;
+pub mod live;
 pub mod migrate;
 pub mod secrets;
 pub mod tasks;

@@ -7,7 +7,7 @@ pub mod node;
 pub mod relay;
 pub mod scalars;
 
-use async_graphql::{Context, EmptySubscription, MergedObject, Schema};
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::app::AppState;
 use crate::auth::Principal;
@@ -19,6 +19,7 @@ use crate::integrations::probe::ProbeMutation;
 use crate::integrations::sync::SyncMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
+use crate::migrate::subscriptions::MigrateSubscription;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 
@@ -44,14 +45,22 @@ pub struct Mutation(
     MigrateMutation,
 );
 
-pub type GatewaySchema = Schema<Query, Mutation, EmptySubscription>;
+/// Every root subscription field (served over `graphql-transport-ws` at `/graphql/ws`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(MigrateSubscription);
+
+pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 
 /// Builds the schema with the configured limits. The server state is added per request.
 pub fn build_schema(limits: &GraphqlLimits) -> GatewaySchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64)
-        .extension(limits::Limits(limits.clone()));
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(64)
+    .extension(limits::Limits(limits.clone()));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }

@@ -306,6 +306,14 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    if operation_type(&query, operation_name.as_deref()) == Some(OperationType::Subscription) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            "subscriptions run over the graphql-transport-ws protocol at /graphql/ws",
+            rid.as_deref(),
+        );
+    }
     let principal = match crate::auth::http::principal(&state, headers).await {
         Ok(p) => p,
         Err(error) => return error_response(&error, rid.as_deref()),
@@ -353,7 +361,7 @@ async fn execute(
 
 /// Gives every error a code, masks internal ones (with the request id), and says whether the
 /// request itself was invalid (parse, validation and limit errors).
-fn mask_errors(errors: &mut [ServerError], request_id: Option<&str>) -> bool {
+pub(crate) fn mask_errors(errors: &mut [ServerError], request_id: Option<&str>) -> bool {
     let mut request_failed = false;
     for error in errors.iter_mut() {
         let code = error

@@ -5,6 +5,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod playground;
+pub mod ws;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))
         .route("/graphql", post(graphql::post).get(graphql::get))
+        .route("/graphql/ws", get(ws::upgrade))
         .route(
             "/auth/sso",
             get(auth::http::sso_get).post(auth::http::sso_post),

@@ -22,6 +22,7 @@ use crate::auth::service::{hash_secret, random_secret};
 use crate::auth::{Agent, User};
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::AgentRegistered};
+use crate::live::LiveHub;
 
 /// Every agent key starts with this, so a Bearer token is told apart from a Hub JWT.
 pub const KEY_PREFIX: &str = "sgak_";
@@ -48,6 +49,8 @@ pub struct AgentHello {
 pub struct AgentService {
     db: DatabaseConnection,
     bus_wake: Arc<Notify>,
+    /// Subscribers of agent status hear of each committed change.
+    live: LiveHub,
 }
 
 fn new_key() -> String {
@@ -82,8 +85,8 @@ fn version(value: Option<&str>) -> ApiResult<Option<String>> {
 }
 
 impl AgentService {
-    pub fn new(db: DatabaseConnection, bus_wake: Arc<Notify>) -> Self {
-        AgentService { db, bus_wake }
+    pub fn new(db: DatabaseConnection, bus_wake: Arc<Notify>, live: LiveHub) -> Self {
+        AgentService { db, bus_wake, live }
     }
 
     /// Registers an agent (admins): returns its key once and emits `agent.registered`.
@@ -118,6 +121,7 @@ impl AgentService {
         bus::enqueue(&txn, user.tenant_id, &registered_event(&agent)).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        self.live.agent_changed(&agent).await;
         Ok(IssuedKey { agent, api_key })
     }
 
@@ -152,7 +156,9 @@ impl AgentService {
         row.status = Set(AgentStatus::Revoked);
         row.revoked_at = Set(Some(now));
         row.updated_at = Set(now);
-        Ok(agents::Entity::update(row).exec(&self.db).await?)
+        let revoked = agents::Entity::update(row).exec(&self.db).await?;
+        self.live.agent_changed(&revoked).await;
+        Ok(revoked)
     }
 
     /// The agent a Bearer key belongs to; unknown, rotated, revoked or malformed keys are
@@ -203,6 +209,7 @@ impl AgentService {
         bus::enqueue(&txn, agent.tenant_id, &registered_event(&updated)).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        self.live.agent_changed(&updated).await;
         Ok(updated)
     }
 
@@ -243,6 +250,7 @@ impl AgentService {
             .all(&txn)
             .await?;
         txn.commit().await?;
+        self.live.agent_changed(&updated).await;
         Ok((updated, commands))
     }
 
@@ -258,9 +266,12 @@ impl AgentService {
             .col_expr(agents::Column::UpdatedAt, Expr::value(now))
             .filter(agents::Column::Status.eq(AgentStatus::Online))
             .filter(silent)
-            .exec(&self.db)
+            .exec_with_returning(&self.db)
             .await?;
-        Ok(result.rows_affected)
+        for agent in &result {
+            self.live.agent_changed(agent).await;
+        }
+        Ok(result.len() as u64)
     }
 
     async fn find(&self, tenant: Uuid, id: Uuid) -> ApiResult<agents::Model> {

@@ -122,6 +122,7 @@ impl JobService {
             )
             .await?;
             txn.commit().await?;
+            self.live.job_changed(&saved).await;
             return Ok((saved, None));
         };
         let waiting = agent_commands::Entity::find()
@@ -161,6 +162,7 @@ impl JobService {
         record(&txn, &job, "command", &message, data).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        self.live.job_changed(&job).await;
         Ok((job, Some(issued)))
     }
 
@@ -230,6 +232,9 @@ impl JobService {
             None => None,
         };
         txn.commit().await?;
+        if let Some(job) = &job {
+            self.live.job_changed(job).await;
+        }
         Ok((command, job))
     }
 }

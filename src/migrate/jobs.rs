@@ -22,6 +22,7 @@ use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::graphql::relay::expect_id;
 use crate::integrations::bus::{self, events::JobCreated};
+use crate::live::LiveHub;
 use crate::secrets::SecretBox;
 
 /// Largest `config` document, serialized.
@@ -34,6 +35,8 @@ pub struct JobService {
     pub(super) db: DatabaseConnection,
     pub(super) secrets: SecretBox,
     pub(super) bus_wake: Arc<Notify>,
+    /// Subscribers of job progress hear of each committed change.
+    pub(super) live: LiveHub,
 }
 
 /// The stored (and Bus) name of a kind.
@@ -94,11 +97,17 @@ fn mission_key(kind: JobKind, key: &str) -> ApiResult<String> {
 }
 
 impl JobService {
-    pub fn new(db: DatabaseConnection, secrets: SecretBox, bus_wake: Arc<Notify>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        secrets: SecretBox,
+        bus_wake: Arc<Notify>,
+        live: LiveHub,
+    ) -> Self {
         JobService {
             db,
             secrets,
             bus_wake,
+            live,
         }
     }
 
@@ -174,6 +183,7 @@ impl JobService {
         .await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        self.live.job_changed(&job).await;
         Ok(job)
     }
 
@@ -200,6 +210,7 @@ impl JobService {
         let message = format!("assigned to agent {}", agent.name);
         record(&txn, &saved, "assignment", &message, data).await?;
         txn.commit().await?;
+        self.live.job_changed(&saved).await;
         Ok(saved)
     }
 

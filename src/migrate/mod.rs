@@ -13,6 +13,7 @@ pub mod reports;
 pub mod rules;
 pub mod service;
 pub mod status;
+pub mod subscriptions;
 pub mod types;
 
 pub use agents::AgentService;

@@ -143,6 +143,7 @@ impl JobService {
         let saved = save(&txn, &job, transition(&job, JobStatus::Running)?).await?;
         record(&txn, &saved, "status", "started by the agent", json!({})).await?;
         txn.commit().await?;
+        self.live.job_changed(&saved).await;
         Ok(saved)
     }
 
@@ -196,6 +197,7 @@ impl JobService {
         });
         record(&txn, &saved, "progress", &message, data).await?;
         txn.commit().await?;
+        self.live.job_changed(&saved).await;
         Ok(saved)
     }
 
@@ -242,6 +244,7 @@ impl JobService {
         record(&txn, &saved, "status", "completed", data).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        self.live.job_changed(&saved).await;
         Ok(saved)
     }
 
@@ -283,6 +286,7 @@ impl JobService {
         record(&txn, &saved, "error", &error, data).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        self.live.job_changed(&saved).await;
         Ok(saved)
     }
 }

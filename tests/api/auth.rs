@@ -35,7 +35,7 @@ fn sign(claims: &Value, secret: &str) -> String {
     .unwrap()
 }
 
-async fn sso(app: &TestApp, token: &str) -> reqwest::Response {
+pub async fn sso(app: &TestApp, token: &str) -> reqwest::Response {
     app.client
         .get(app.url("/auth/sso"))
         .query(&[("token", token)])
@@ -44,7 +44,7 @@ async fn sso(app: &TestApp, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
-fn session_cookie(response: &reqwest::Response) -> String {
+pub fn session_cookie(response: &reqwest::Response) -> String {
     let header = response
         .headers()
         .get("set-cookie")

@@ -92,6 +92,7 @@ pub fn test_config(dir: PathBuf, database_url: Option<String>) -> Config {
         },
         encryption_key: [42u8; 32],
         graphql: GraphqlLimits::default(),
+        subscriptions: Default::default(),
         integrations: IntegrationsConfig::default(),
         schedules: Default::default(),
         notices: vec![],

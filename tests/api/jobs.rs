@@ -49,7 +49,13 @@ async fn job(app: &TestApp, token: &str, id: &Value) -> Value {
 }
 
 /// Calls `/api/agent/jobs/{id}/{action}`.
-async fn report(app: &TestApp, key: &str, job: &Value, action: &str, body: Value) -> (u16, Value) {
+pub async fn report(
+    app: &TestApp,
+    key: &str,
+    job: &Value,
+    action: &str,
+    body: Value,
+) -> (u16, Value) {
     let path = format!("/api/agent/jobs/{}/{action}", uuid_of(job));
     agent_call(app, key, Method::POST, &path, Some(body)).await
 }
@@ -75,7 +81,7 @@ async fn written(app: &TestApp) -> [u64; 5] {
 }
 
 /// A project, an agent that has called in, and a job assigned to it.
-async fn setup(app: &TestApp, token: &str) -> (Value, Value, String, Value) {
+pub async fn setup(app: &TestApp, token: &str) -> (Value, Value, String, Value) {
     let project = create_project(app, token, json!({ "name": "Contoso mail", "psaTicketId": "T-100", "storageAccount": "contosomig", "storageContainer": "contoso-mail" })).await;
     let (agent, key) = register_agent(app, token, "mig-01").await;
     assert_eq!(heartbeat(app, &key).await.0, 200);

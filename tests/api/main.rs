@@ -20,5 +20,7 @@ mod psa;
 mod psa_failures;
 mod queue;
 mod schema;
+mod subscriptions;
 mod tenancy;
 mod transport;
+mod ws_client;

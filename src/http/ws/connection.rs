@@ -1,0 +1,227 @@
+//! One `graphql-transport-ws` connection: `connection_init` within the timeout (authenticated by
+//! the upgrade request's cookie or by a token in the init payload), then subscriptions up to the
+//! per-connection cap, each joined to its shared execution.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::http::{HeaderMap, HeaderValue, header};
+use futures::{SinkExt, StreamExt};
+use tokio_stream::StreamMap;
+
+use super::protocol::{self, ClientMessage, close};
+use super::shared::{Frame, Key, Subscription};
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::graphql::errors::Code;
+
+/// Why the server closes a connection.
+struct Closing(u16, String);
+
+impl Closing {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Closing(code, reason.into())
+    }
+}
+
+pub async fn run(state: AppState, headers: HeaderMap, request_id: String, socket: WebSocket) {
+    let (mut sink, mut incoming) = socket.split();
+    let outcome = serve(&state, &headers, &request_id, &mut sink, &mut incoming).await;
+    if let Err(Closing(code, mut reason)) = outcome {
+        // A close reason holds at most 123 bytes.
+        if reason.len() > 120 {
+            let mut end = 120;
+            while !reason.is_char_boundary(end) {
+                end -= 1;
+            }
+            reason.truncate(end);
+        }
+        let frame = CloseFrame {
+            code,
+            reason: Utf8Bytes::from(reason),
+        };
+        let _ = sink.send(Message::Close(Some(frame))).await;
+    }
+    let _ = sink.close().await;
+}
+
+type Sink = futures::stream::SplitSink<WebSocket, Message>;
+type Incoming = futures::stream::SplitStream<WebSocket>;
+
+async fn serve(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: &str,
+    sink: &mut Sink,
+    incoming: &mut Incoming,
+) -> Result<(), Closing> {
+    let limits = &state.config.subscriptions;
+    let init_timeout = Duration::from_millis(limits.init_timeout_ms);
+    let deadline = tokio::time::Instant::now() + init_timeout;
+    let principal = loop {
+        let message = match tokio::time::timeout_at(deadline, incoming.next()).await {
+            Err(_) => {
+                return Err(Closing::new(
+                    close::INIT_TIMEOUT,
+                    "Connection initialisation timeout",
+                ));
+            }
+            Ok(None | Some(Err(_))) => return Ok(()),
+            Ok(Some(Ok(message))) => message,
+        };
+        match parse(message)? {
+            Input::Closed => return Ok(()),
+            Input::Control => {}
+            Input::Message(ClientMessage::ConnectionInit { payload }) => {
+                break authenticate(state, headers, payload).await?;
+            }
+            Input::Message(ClientMessage::Ping { .. }) => {
+                send(sink, protocol::PONG.to_string()).await?
+            }
+            Input::Message(ClientMessage::Pong { .. }) => {}
+            Input::Message(ClientMessage::Subscribe { .. } | ClientMessage::Complete { .. }) => {
+                return Err(Closing::new(close::UNAUTHORIZED, "Unauthorized"));
+            }
+        }
+    };
+    send(sink, protocol::CONNECTION_ACK.to_string()).await?;
+
+    let mut subscriptions: StreamMap<String, Subscription> = StreamMap::new();
+    loop {
+        tokio::select! {
+            message = incoming.next() => {
+                let Some(Ok(message)) = message else { return Ok(()) };
+                let message = match parse(message)? {
+                    Input::Closed => return Ok(()),
+                    Input::Control => continue,
+                    Input::Message(message) => message,
+                };
+                match message {
+                    ClientMessage::ConnectionInit { .. } => {
+                        return Err(Closing::new(
+                            close::TOO_MANY_INITS,
+                            "Too many initialisation requests",
+                        ));
+                    }
+                    ClientMessage::Ping { .. } => send(sink, protocol::PONG.to_string()).await?,
+                    ClientMessage::Pong { .. } => {}
+                    ClientMessage::Complete { id } => {
+                        subscriptions.remove(&id);
+                    }
+                    ClientMessage::Subscribe { id, payload } => {
+                        if subscriptions.contains_key(&id) {
+                            return Err(Closing::new(
+                                close::DUPLICATE_ID,
+                                format!("Subscriber for {id} already exists"),
+                            ));
+                        }
+                        if subscriptions.len() >= limits.max_per_connection {
+                            let message = format!(
+                                "at most {} subscriptions per connection",
+                                limits.max_per_connection
+                            );
+                            let errors =
+                                crate::http::error_body(Code::RateLimited, &message, Some(request_id));
+                            send(sink, protocol::error(&id, &errors["errors"].to_string())).await?;
+                            continue;
+                        }
+                        if payload.query.len() > state.config.graphql.max_document_bytes {
+                            let message = format!(
+                                "the document exceeds {} bytes",
+                                state.config.graphql.max_document_bytes
+                            );
+                            let errors = crate::http::error_body(
+                                Code::PayloadTooLarge,
+                                &message,
+                                Some(request_id),
+                            );
+                            send(sink, protocol::error(&id, &errors["errors"].to_string())).await?;
+                            continue;
+                        }
+                        let key = Key::new(
+                            &principal,
+                            &payload.query,
+                            payload.operation_name.as_deref(),
+                            &payload.variables.unwrap_or_default(),
+                        );
+                        let joined =
+                            state.live_executions.join(state, key, principal.clone(), request_id.to_string());
+                        subscriptions.insert(id, joined);
+                    }
+                }
+            }
+            Some((id, frame)) = subscriptions.next(), if !subscriptions.is_empty() => {
+                let text = match &frame {
+                    Frame::Next(payload) => protocol::next(&id, payload),
+                    Frame::Error(errors) => protocol::error(&id, errors),
+                    Frame::Complete => protocol::complete(&id),
+                };
+                if !matches!(frame, Frame::Next(_)) {
+                    subscriptions.remove(&id);
+                }
+                send(sink, text).await?;
+            }
+        }
+    }
+}
+
+/// What arrived on the socket.
+enum Input {
+    Message(ClientMessage),
+    /// A WebSocket ping or pong (the transport answers pings itself).
+    Control,
+    Closed,
+}
+
+/// A text message as a protocol message; anything else that is not a control frame is
+/// `4400 Bad Request`.
+fn parse(message: Message) -> Result<Input, Closing> {
+    match message {
+        Message::Text(text) => serde_json::from_str(text.as_str())
+            .map(Input::Message)
+            .map_err(|e| {
+                Closing::new(close::BAD_REQUEST, format!("Invalid message received: {e}"))
+            }),
+        Message::Close(_) => Ok(Input::Closed),
+        Message::Ping(_) | Message::Pong(_) => Ok(Input::Control),
+        Message::Binary(_) => Err(Closing::new(
+            close::BAD_REQUEST,
+            "Invalid message received: binary frames are not part of the protocol",
+        )),
+    }
+}
+
+async fn send(sink: &mut Sink, text: String) -> Result<(), Closing> {
+    sink.send(Message::Text(Utf8Bytes::from(text)))
+        .await
+        .map_err(|_| Closing::new(1000, ""))
+}
+
+/// The principal of the connection: a token in the init payload (`authorization: "Bearer …"`
+/// or `token`) wins over the upgrade request's cookie or header. Nobody, or a token that does
+/// not verify, is `4403 Forbidden`.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    payload: Option<serde_json::Value>,
+) -> Result<Principal, Closing> {
+    let mut headers = headers.clone();
+    let payload = payload.unwrap_or_default();
+    let given = ["authorization", "Authorization", "token"]
+        .iter()
+        .find_map(|field| payload.get(field).and_then(|v| v.as_str()));
+    if let Some(given) = given {
+        let bearer = if given.len() > 7 && given[..7].eq_ignore_ascii_case("bearer ") {
+            given.to_string()
+        } else {
+            format!("Bearer {given}")
+        };
+        let value = HeaderValue::from_str(&bearer)
+            .map_err(|_| Closing::new(close::FORBIDDEN, "Forbidden"))?;
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    match crate::auth::http::principal(state, &headers).await {
+        Ok(Principal::Anonymous) | Err(_) => Err(Closing::new(close::FORBIDDEN, "Forbidden")),
+        Ok(principal) => Ok(principal),
+    }
+}
