@@ -19,6 +19,7 @@ mod probe;
 mod psa;
 mod psa_failures;
 mod queue;
+mod replicas;
 mod schema;
 mod subscriptions;
 mod tenancy;

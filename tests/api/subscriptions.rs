@@ -6,18 +6,31 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::agents::{heartbeat, register_agent};
+use crate::agents::{heartbeat, register_agent, uuid_of};
 use crate::auth::{session_cookie, sso};
 use crate::both;
-use crate::helpers::{Who, code, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, Who, code, spawn_app, spawn_app_with};
 use crate::jobs::{report, setup};
 use crate::ws_client::{Got, connect, signed_in};
+use stack_gateway::live::{agents_topic, project_topic};
 
-const JOB_PROGRESS: &str = "subscription($j: ID!) { jobProgress(jobId: $j) { id status itemsDone itemsTotal bytesDone bytesTotal } }";
+pub const JOB_PROGRESS: &str = "subscription($j: ID!) { jobProgress(jobId: $j) { id status itemsDone itemsTotal bytesDone bytesTotal } }";
 const PROJECT_JOBS: &str =
     "subscription($p: ID!) { projectJobs(projectId: $p) { name status itemsDone } }";
-const AGENT_STATUS: &str = "subscription { agentStatus { name status } }";
+pub const AGENT_STATUS: &str = "subscription { agentStatus { name status } }";
 const QUIET: Duration = Duration::from_millis(700);
+
+/// Waits until a subscription listens to `topic` (subscriptions without a first result give no
+/// other sign that they are in place).
+pub async fn listening(app: &TestApp, topic: String) {
+    for _ in 0..250 {
+        if app.state.live.subscribers(&topic) > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("nobody listens to {topic}");
+}
 
 both!(
     job_progress_streams_the_agents_reports_until_the_job_ends,
@@ -68,6 +81,7 @@ both!(
         ws.subscribe("a", JOB_PROGRESS, json!({ "j": job })).await;
         ws.next_data("a").await;
         ws.send(json!({ "id": "a", "type": "complete" })).await;
+        ws.barrier().await;
         assert_eq!(report(&app, &key, &job, "start", json!({})).await.0, 200);
         assert_eq!(ws.next_within(QUIET).await, Got::Silence);
         // The id is free again.
@@ -240,6 +254,7 @@ both!(
         assert_eq!(refused["type"], "error", "{refused}");
         assert_eq!(refused["id"], "3");
         assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        listening(&app, project_topic(uuid_of(&project))).await;
         // The two within the limit still work; completing one frees a place.
         assert_eq!(report(&app, &key, &job, "start", json!({})).await.0, 200);
         assert_eq!(
@@ -247,6 +262,7 @@ both!(
             "RUNNING"
         );
         ws.send(json!({ "id": "2", "type": "complete" })).await;
+        ws.barrier().await;
         ws.subscribe("3", JOB_PROGRESS, json!({ "j": job })).await;
         assert_eq!(
             ws.next_data("3").await["data"]["jobProgress"]["status"],

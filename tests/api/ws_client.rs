@@ -115,6 +115,12 @@ impl Ws {
         assert_eq!(self.next().await, json!({ "type": "connection_ack" }));
     }
 
+    /// Ping and wait for the pong: the server has handled every message sent before.
+    pub async fn barrier(&mut self) {
+        self.send(json!({ "type": "ping" })).await;
+        assert_eq!(self.next().await, json!({ "type": "pong" }));
+    }
+
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         self.send(json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }))
             .await;
