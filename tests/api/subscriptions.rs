@@ -103,6 +103,8 @@ both!(
         ws.subscribe("jobs", PROJECT_JOBS, json!({ "p": project }))
             .await;
         ws.subscribe("agents", AGENT_STATUS, json!({})).await;
+        listening(&app, project_topic(uuid_of(&project))).await;
+        listening(&app, agents_topic(app.tenant("tenant-a").await)).await;
         assert_eq!(report(&app, &key, &job, "start", json!({})).await.0, 200);
         let update = ws.next_data("jobs").await;
         assert_eq!(
@@ -157,6 +159,8 @@ both!(
         ws.subscribe("mine", PROJECT_JOBS, json!({ "p": project_b }))
             .await;
         ws.subscribe("agents", AGENT_STATUS, json!({})).await;
+        listening(&app, project_topic(uuid_of(&project_b))).await;
+        listening(&app, agents_topic(app.tenant("tenant-b").await)).await;
         assert_eq!(
             report(&app, &key_a, &job_a, "start", json!({})).await.0,
             200
