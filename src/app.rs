@@ -20,6 +20,7 @@ use crate::integrations::client::UpstreamClient;
 use crate::integrations::cmdb::CmdbService;
 use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
+use crate::migrate::notifications::NotificationService;
 use crate::migrate::{AgentService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenancyService;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub crm: CrmService,
     pub cmdb: CmdbService,
     pub billing: BillingService,
+    /// Migrate's e-mail notifications through AWS SES.
+    pub notifications: NotificationService,
     /// Wakes the Bus deliverer after a commit that wrote events.
     pub bus_wake: Arc<tokio::sync::Notify>,
 }
@@ -78,12 +81,19 @@ impl AppState {
                 db.clone(),
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
+                queue.clone(),
             ),
             integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
             psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),
             crm: CrmService::new(db.clone(), upstream.clone(), config.public_url.clone()),
             cmdb: CmdbService::new(db.clone(), upstream.clone(), queue.clone()),
             billing: BillingService::new(db.clone(), upstream.clone(), queue.clone()),
+            notifications: NotificationService::new(
+                db.clone(),
+                upstream.clone(),
+                queue.clone(),
+                config.public_url.clone(),
+            ),
             upstream,
             bus_wake,
             config: Arc::new(config),

@@ -34,6 +34,8 @@ pub struct JobService {
     pub(super) db: DatabaseConnection,
     pub(super) secrets: SecretBox,
     pub(super) bus_wake: Arc<Notify>,
+    /// Where e-mail deliveries are queued after a commit.
+    pub(super) queue: ::jobs::Queue,
 }
 
 /// The stored (and Bus) name of a kind.
@@ -94,11 +96,17 @@ fn mission_key(kind: JobKind, key: &str) -> ApiResult<String> {
 }
 
 impl JobService {
-    pub fn new(db: DatabaseConnection, secrets: SecretBox, bus_wake: Arc<Notify>) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        secrets: SecretBox,
+        bus_wake: Arc<Notify>,
+        queue: ::jobs::Queue,
+    ) -> Self {
         JobService {
             db,
             secrets,
             bus_wake,
+            queue,
         }
     }
 
