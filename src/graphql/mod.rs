@@ -19,6 +19,7 @@ use crate::integrations::probe::ProbeMutation;
 use crate::integrations::sync::SyncMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
+use crate::migrate::notifications::graphql::NotificationsQuery;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 
@@ -31,6 +32,7 @@ pub struct Query(
     BackupQuery,
     MigrateQuery,
     IntegrationsQuery,
+    NotificationsQuery,
 );
 
 /// Every root mutation field, merged from the domains.
