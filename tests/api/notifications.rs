@@ -1,6 +1,7 @@
 //! E-mail notifications through AWS SES (faked by wiremock): who gets which e-mail when a job
 //! completes or fails and when Azure credentials near expiry, the SigV4-signed SES v2 request,
-//! one e-mail per dedupe key however often things run, retries, rejections and no configuration.
+//! one e-mail per dedupe key however often things run (and however many workers race), retries,
+//! rejections and no configuration.
 
 use std::time::{Duration, Instant};
 
@@ -523,3 +524,32 @@ both!(
         );
     }
 );
+
+both!(racing_workers_send_each_email_once, |backend| async move {
+    let ses = ses_server(accepted().set_delay(Duration::from_millis(300))).await;
+    let uri = ses.uri();
+    let app = spawn_app_with(backend, |c| configure(c, Some(&uri))).await;
+    sign_in(&app, &TECH_A).await;
+    let (_, job, key) = running_job(&app).await;
+    assert_eq!(report(&app, &key, &job, "complete", json!({})).await.0, 200);
+    // The queued delivery, two more deliveries and a retry tick, all at once.
+    let task = NotificationDelivery {
+        kind: NotificationKind::JobCompleted,
+        subject_id: uuid_of(&job),
+    };
+    let service = &app.state.notifications;
+    let (a, b, c) = tokio::join!(
+        service.deliver(&task),
+        service.deliver(&task),
+        service.retry_due(Utc::now())
+    );
+    let sent_here = a.unwrap() + b.unwrap() + c.unwrap();
+    assert!(sent_here <= 2, "{sent_here}");
+    let done = wait_rows(&app, 2, sent).await;
+    assert!(done.iter().all(|r| r.attempts == 1), "{done:#?}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        sorted_recipients(&sends(&ses).await),
+        ["alice@example.com", "tess@example.com"]
+    );
+});
