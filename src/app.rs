@@ -21,6 +21,7 @@ use crate::integrations::cmdb::CmdbService;
 use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
 use crate::live::LiveHub;
+use crate::migrate::notifications::NotificationService;
 use crate::migrate::{AgentService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenancyService;
@@ -53,6 +54,8 @@ pub struct AppState {
     pub live: LiveHub,
     /// Identical subscriptions share one execution (see `http::ws::shared`).
     pub live_executions: crate::http::ws::shared::SharedExecutions,
+    /// Migrate's e-mail notifications through AWS SES.
+    pub notifications: NotificationService,
     /// Wakes the Bus deliverer after a commit that wrote events.
     pub bus_wake: Arc<tokio::sync::Notify>,
 }
@@ -85,12 +88,19 @@ impl AppState {
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
                 live.clone(),
+                queue.clone(),
             ),
             integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
             psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),
             crm: CrmService::new(db.clone(), upstream.clone(), config.public_url.clone()),
             cmdb: CmdbService::new(db.clone(), upstream.clone(), queue.clone()),
             billing: BillingService::new(db.clone(), upstream.clone(), queue.clone()),
+            notifications: NotificationService::new(
+                db.clone(),
+                upstream.clone(),
+                queue.clone(),
+                config.public_url.clone(),
+            ),
             upstream,
             bus_wake,
             live,

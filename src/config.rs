@@ -115,7 +115,21 @@ pub struct IntegrationsConfig {
     pub ses_access_key: Option<String>,
     pub ses_secret_key: Option<String>,
     pub ses_region: Option<String>,
+    /// `SES_ENDPOINT`; `None` means `https://email.{SES_REGION}.amazonaws.com` (tests point it
+    /// at a fake).
+    pub ses_endpoint: Option<String>,
+    /// `SES_FROM_ADDRESS`, the sender of every e-mail.
+    pub ses_from_address: String,
+    /// First delay before a failed e-mail is tried again (`SES_RETRY_BASE_MS`); doubles per
+    /// attempt up to an hour.
+    pub ses_retry_base_ms: u64,
+    /// Attempts before an e-mail is given up (`SES_MAX_ATTEMPTS`).
+    pub ses_max_attempts: i32,
 }
+
+/// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
+/// redacted; this is our default.)
+pub const DEFAULT_SES_FROM_ADDRESS: &str = "notifications@theonestack.com";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -143,6 +157,10 @@ impl Default for IntegrationsConfig {
             ses_access_key: None,
             ses_secret_key: None,
             ses_region: None,
+            ses_endpoint: None,
+            ses_from_address: DEFAULT_SES_FROM_ADDRESS.into(),
+            ses_retry_base_ms: 60_000,
+            ses_max_attempts: 8,
         }
     }
 }
@@ -169,6 +187,23 @@ impl IntegrationsConfig {
             ses_access_key: var("SES_ACCESS_KEY"),
             ses_secret_key: var("SES_SECRET_KEY"),
             ses_region: var("SES_REGION"),
+            ses_endpoint: match var("SES_ENDPOINT") {
+                Some(url) => {
+                    url::Url::parse(&url)
+                        .map_err(|e| anyhow::anyhow!("SES_ENDPOINT is not a URL: {e}"))?;
+                    Some(url)
+                }
+                None => None,
+            },
+            ses_from_address: match var("SES_FROM_ADDRESS") {
+                Some(from) if !from.contains('@') => {
+                    bail!("SES_FROM_ADDRESS must be an e-mail address (it is {from:?})")
+                }
+                Some(from) => from,
+                None => DEFAULT_SES_FROM_ADDRESS.into(),
+            },
+            ses_retry_base_ms: parse_var("SES_RETRY_BASE_MS", 60_000)?,
+            ses_max_attempts: parse_var("SES_MAX_ATTEMPTS", 8)?,
         })
     }
 }

@@ -53,6 +53,7 @@ pub fn register(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
     let runner = crate::integrations::billing::register(runner, &state.billing)?;
     let runner = crate::integrations::probe::register(runner, &state.upstream)?;
     let runner = crate::migrate::offline::register(runner, &state.agents)?;
+    let runner = crate::migrate::notifications::register(runner, &state.notifications)?;
     let auth = state.auth.clone();
     runner
         .task(move |_: SessionCleanup| {

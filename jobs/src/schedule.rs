@@ -19,7 +19,8 @@ impl Schedules {
         ("code-cmdb-sync-timer", "0 30 */6 * * *"),
         ("psa-status-refresh", "0 */15 * * * *"),
         ("integration-probes", "0 */5 * * * *"),
-        ("azure-credentials-expiring", "0 0 8 * * *"),
+        ("credentials-expiring-check", "0 0 8 * * *"),
+        ("notification-retry", "0 */5 * * * *"),
         ("repository-rediscovery", "0 45 */12 * * *"),
         ("agent-offline-detection", "30 * * * * *"),
     ];

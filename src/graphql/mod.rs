@@ -20,6 +20,7 @@ use crate::integrations::sync::SyncMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
 use crate::migrate::subscriptions::MigrateSubscription;
+use crate::migrate::notifications::graphql::NotificationsQuery;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 
@@ -32,6 +33,7 @@ pub struct Query(
     BackupQuery,
     MigrateQuery,
     IntegrationsQuery,
+    NotificationsQuery,
 );
 
 /// Every root mutation field, merged from the domains.

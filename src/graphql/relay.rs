@@ -194,6 +194,7 @@ has_id!(
     entities::crm_opportunities::Model,
     entities::cmdb_sync_runs::Model,
     entities::billing_reports::Model,
+    entities::notifications::Model,
     entities::documents::Model,
     entities::backups::Model,
 );

@@ -64,6 +64,11 @@ impl UpstreamClient {
         &self.http
     }
 
+    /// Where outcomes are recorded (for calls made with `http()` directly, like SES).
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// `INTEGRATION_NOT_CONFIGURED` naming the missing variables, if any.
     pub fn require(&self, integration: Integration) -> ApiResult<()> {
         let missing = integration.missing(&self.config);

@@ -12,6 +12,7 @@ pub mod insight;
 pub mod probe;
 pub mod psa;
 pub mod service;
+pub mod ses;
 pub mod status;
 pub mod sync;
 pub mod types;

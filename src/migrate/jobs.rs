@@ -37,6 +37,8 @@ pub struct JobService {
     pub(super) bus_wake: Arc<Notify>,
     /// Subscribers of job progress hear of each committed change.
     pub(super) live: LiveHub,
+    /// Where e-mail deliveries are queued after a commit.
+    pub(super) queue: ::jobs::Queue,
 }
 
 /// The stored (and Bus) name of a kind.
@@ -102,12 +104,14 @@ impl JobService {
         secrets: SecretBox,
         bus_wake: Arc<Notify>,
         live: LiveHub,
+        queue: ::jobs::Queue,
     ) -> Self {
         JobService {
             db,
             secrets,
             bus_wake,
             live,
+            queue,
         }
     }
 

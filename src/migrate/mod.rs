@@ -6,6 +6,7 @@ pub mod graphql;
 pub mod inputs;
 pub mod jobs;
 pub mod mutations;
+pub mod notifications;
 pub mod offline;
 pub mod payloads;
 pub mod projects;

@@ -14,6 +14,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::jobs::{JobService, record, save, transition};
+use super::notifications;
 use super::rules::required;
 use super::status;
 use crate::auth::Agent;
@@ -242,9 +243,11 @@ impl JobService {
         let data =
             json!({ "gbTransferred": saved.gb_transferred, "mailboxCount": saved.mailbox_count });
         record(&txn, &saved, "status", "completed", data).await?;
+        let mail = notifications::for_job(&txn, &saved).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
         self.live.job_changed(&saved).await;
+        notifications::wake(&self.queue, mail).await;
         Ok(saved)
     }
 
@@ -284,9 +287,11 @@ impl JobService {
         bus::enqueue(&txn, agent.tenant_id, &event).await?;
         let data = json!({ "agentError": reported, "missionStatus": failure.mission_status });
         record(&txn, &saved, "error", &error, data).await?;
+        let mail = notifications::for_job(&txn, &saved).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
         self.live.job_changed(&saved).await;
+        notifications::wake(&self.queue, mail).await;
         Ok(saved)
     }
 }

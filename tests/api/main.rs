@@ -15,6 +15,7 @@ mod integrations_read;
 mod jobs;
 mod limits;
 mod migrate_read;
+mod notifications;
 mod probe;
 mod psa;
 mod psa_failures;

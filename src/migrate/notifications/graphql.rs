@@ -1,0 +1,102 @@
+//! `notifications`: the tenant's e-mail notifications, for admins.
+
+use async_graphql::{Context, Enum, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entities::{enums, notifications};
+
+use crate::graphql::relay::{connection, global_id, window};
+use crate::graphql::{principal, state};
+use crate::integrations::types::DeliveryStatus;
+
+/// What an e-mail notification is about.
+#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "enums::NotificationKind")]
+pub enum NotificationKind {
+    /// A migration job completed.
+    JobCompleted,
+    /// A migration job failed.
+    JobFailed,
+    /// A project's Azure credentials expire within a week.
+    CredentialsExpiring,
+}
+
+/// An e-mail sent (or to be sent) through AWS SES.
+pub struct Notification(pub notifications::Model);
+
+/// An e-mail sent (or to be sent) through AWS SES.
+#[Object]
+impl Notification {
+    /// Global ID.
+    async fn id(&self) -> ID {
+        global_id("Notification", self.0.id)
+    }
+    /// What it is about.
+    async fn kind(&self) -> NotificationKind {
+        self.0.kind.into()
+    }
+    /// Global ID of the job (job e-mails) or project (credentials e-mails) it is about.
+    async fn subject_id(&self) -> ID {
+        let type_name = match self.0.kind {
+            enums::NotificationKind::CredentialsExpiring => "Project",
+            _ => "Job",
+        };
+        global_id(type_name, self.0.subject_id)
+    }
+    /// The address it goes to.
+    async fn recipient(&self) -> &str {
+        &self.0.recipient
+    }
+    /// Delivery state: pending (not sent yet or being retried), sent, or failed (given up).
+    async fn status(&self) -> DeliveryStatus {
+        self.0.status.into()
+    }
+    /// Attempts so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+    /// Why the last attempt failed (or why it waits), if it did.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// When SES accepted it.
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at
+    }
+    /// When it was recorded.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+connection!(
+    NotificationConnection,
+    NotificationEdge,
+    Notification,
+    "A page of e-mail notifications."
+);
+
+#[derive(Default)]
+pub struct NotificationsQuery;
+
+#[Object]
+impl NotificationsQuery {
+    /// The tenant's e-mail notifications, oldest first (admins only).
+    #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<NotificationConnection> {
+        let user = principal(ctx).admin()?;
+        let listed = state(ctx)
+            .notifications
+            .list(user.tenant_id, window(first, after, last, before)?)
+            .await?;
+        Ok(NotificationConnection::build(listed, |row, _| {
+            Notification(row)
+        }))
+    }
+}
