@@ -20,7 +20,9 @@ use crate::integrations::client::UpstreamClient;
 use crate::integrations::cmdb::CmdbService;
 use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
-use crate::migrate::{AgentService, JobService, MigrateService, ProjectService};
+use crate::migrate::{
+    AgentService, CredentialService, JobService, MigrateService, ProjectService,
+};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenancyService;
 
@@ -42,6 +44,8 @@ pub struct AppState {
     pub projects: ProjectService,
     pub agents: AgentService,
     pub jobs: JobService,
+    /// Projects' Azure Storage connections and the agents' upload SAS tokens.
+    pub credentials: CredentialService,
     pub integrations: IntegrationsService,
     pub upstream: UpstreamClient,
     pub psa: PsaService,
@@ -78,6 +82,12 @@ impl AppState {
                 db.clone(),
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
+            ),
+            credentials: CredentialService::new(
+                db.clone(),
+                upstream.clone(),
+                SecretBox::new(&config.encryption_key),
+                config.public_url.clone(),
             ),
             integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
             psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),

@@ -92,7 +92,18 @@ pub struct IntegrationsConfig {
     pub ses_access_key: Option<String>,
     pub ses_secret_key: Option<String>,
     pub ses_region: Option<String>,
+    /// The Entra app registration that connects projects' storage accounts
+    /// (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    pub azure_client_id: Option<String>,
+    pub azure_client_secret: Option<String>,
+    /// Microsoft identity platform base (`AZURE_LOGIN_URL`), overridable for tests.
+    pub azure_login_url: String,
+    /// Blob endpoint of an account (`AZURE_BLOB_URL_TEMPLATE`); `{account}` is replaced.
+    pub azure_blob_url_template: String,
 }
+
+pub const AZURE_LOGIN_URL: &str = "https://login.microsoftonline.com";
+pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.net";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -120,6 +131,10 @@ impl Default for IntegrationsConfig {
             ses_access_key: None,
             ses_secret_key: None,
             ses_region: None,
+            azure_client_id: None,
+            azure_client_secret: None,
+            azure_login_url: AZURE_LOGIN_URL.into(),
+            azure_blob_url_template: AZURE_BLOB_URL_TEMPLATE.into(),
         }
     }
 }
@@ -146,8 +161,24 @@ impl IntegrationsConfig {
             ses_access_key: var("SES_ACCESS_KEY"),
             ses_secret_key: var("SES_SECRET_KEY"),
             ses_region: var("SES_REGION"),
+            azure_client_id: var("AZURE_CLIENT_ID"),
+            azure_client_secret: var("AZURE_CLIENT_SECRET"),
+            azure_login_url: azure_url("AZURE_LOGIN_URL", AZURE_LOGIN_URL)?,
+            azure_blob_url_template: azure_url("AZURE_BLOB_URL_TEMPLATE", AZURE_BLOB_URL_TEMPLATE)?,
         })
     }
+}
+
+/// An Azure endpoint override: a URL (the blob template must name `{account}`), no trailing `/`.
+fn azure_url(name: &str, default: &str) -> anyhow::Result<String> {
+    let value = var(name).unwrap_or_else(|| default.into());
+    let value = value.trim().trim_end_matches('/').to_string();
+    url::Url::parse(&value.replace("{account}", "account"))
+        .map_err(|e| anyhow::anyhow!("{name}={value:?} is not a URL: {e}"))?;
+    if name == "AZURE_BLOB_URL_TEMPLATE" && !value.contains("{account}") {
+        bail!("{name} must contain {{account}} (e.g. {AZURE_BLOB_URL_TEMPLATE})");
+    }
+    Ok(value)
 }
 
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
