@@ -20,9 +20,7 @@ use crate::integrations::client::UpstreamClient;
 use crate::integrations::cmdb::CmdbService;
 use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
-use crate::migrate::{
-    AgentService, CredentialService, JobService, MigrateService, ProjectService,
-};
+use crate::migrate::{AgentService, CredentialService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenancyService;
 

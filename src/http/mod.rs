@@ -38,7 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/agent/jobs/{id}/progress", post(agent_api::progress))
         .route("/api/agent/jobs/{id}/complete", post(agent_api::complete))
         .route("/api/agent/jobs/{id}/fail", post(agent_api::fail))
-        .route("/api/jobs/{id}/credentials", get(credentials::job_credentials))
+        .route(
+            "/api/jobs/{id}/credentials",
+            get(credentials::job_credentials),
+        )
         .route(
             "/api/agent/jobs/{id}/credentials",
             get(credentials::job_credentials),

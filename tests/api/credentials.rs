@@ -25,7 +25,8 @@ use azure_fake::*;
 
 const CONNECT: &str = "mutation($i: ConnectProjectStorageInput!) { connectProjectStorage(input: $i) { authorizationUrl expiresAt project { id storageConnected } } }";
 const PROJECT: &str = "query($id: ID!) { node(id: $id) { ... on Project { storageAccount storageContainer storageConnected credentialsExpiresAt } } }";
-const JOB_CREDENTIALS: &str = "query($j: ID!) { jobCredentials(jobId: $j) { sasToken containerUrl expiresAt permissions } }";
+const JOB_CREDENTIALS: &str =
+    "query($j: ID!) { jobCredentials(jobId: $j) { sasToken containerUrl expiresAt permissions } }";
 
 async fn app_with_azure(backend: Backend) -> (TestApp, Azure) {
     let azure = Azure::start().await;
@@ -42,7 +43,12 @@ async fn create_project(app: &TestApp, token: &str, name: &str) -> Value {
 }
 
 /// An agent and a queued job of `project` assigned to it.
-async fn agent_with_job(app: &TestApp, token: &str, project: &Value, name: &str) -> (String, Value) {
+async fn agent_with_job(
+    app: &TestApp,
+    token: &str,
+    project: &Value,
+    name: &str,
+) -> (String, Value) {
     let (agent, key) = register_agent(app, token, name).await;
     let m = "mutation($i: CreateJobInput!) { createJob(input: $i) { job { id } } }";
     let input = json!({ "projectId": project, "kind": "MAILBOX", "name": format!("{name} wave"), "agentId": agent, "config": {} });
@@ -54,7 +60,11 @@ async fn agent_with_job(app: &TestApp, token: &str, project: &Value, name: &str)
 
 /// The query parameters of a URL.
 fn query_of(url: &str) -> BTreeMap<String, String> {
-    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 /// Starts the connection and returns the authorize URL's parameters.
@@ -68,7 +78,10 @@ async fn start_connect(app: &TestApp, token: &str, project: &Value) -> BTreeMap<
     query_of(&url)
 }
 
-async fn callback(app: &TestApp, query: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Value) {
+async fn callback(
+    app: &TestApp,
+    query: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Value) {
     let response = app
         .client
         .get(app.url("/auth/azure/callback"))
@@ -78,7 +91,11 @@ async fn callback(app: &TestApp, query: &[(&str, &str)]) -> (u16, reqwest::heade
         .unwrap();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    (status, headers, response.json().await.unwrap_or(Value::Null))
+    (
+        status,
+        headers,
+        response.json().await.unwrap_or(Value::Null),
+    )
 }
 
 /// The whole connect flow: the refresh token Azure issues is `refresh`.
@@ -116,7 +133,10 @@ fn check_sas(token: &str) -> BTreeMap<String, String> {
     let keys: Vec<&str> = q.keys().map(String::as_str).collect();
     assert_eq!(
         keys,
-        ["se", "sig", "ske", "skoid", "sks", "skt", "sktid", "skv", "sp", "spr", "sr", "st", "sv"],
+        [
+            "se", "sig", "ske", "skoid", "sks", "skt", "sktid", "skv", "sp", "spr", "sr", "st",
+            "sv"
+        ],
         "exactly these fields (no IP, no identity or header overrides)"
     );
     assert_eq!(q["sv"], "2026-04-06");
@@ -125,17 +145,54 @@ fn check_sas(token: &str) -> BTreeMap<String, String> {
     assert_eq!(q["spr"], "https");
     let now = Utc::now();
     let (st, se) = (rfc3339(&q["st"]), rfc3339(&q["se"]));
-    assert!(near(st, now - TimeDelta::minutes(5)), "st {st} is about five minutes back");
-    assert!(near(se, now + TimeDelta::hours(1)), "se {se} is about an hour ahead");
+    assert!(
+        near(st, now - TimeDelta::minutes(5)),
+        "st {st} is about five minutes back"
+    );
+    assert!(
+        near(se, now + TimeDelta::hours(1)),
+        "se {se} is about an hour ahead"
+    );
     assert_eq!(se - st, TimeDelta::minutes(65));
-    assert_eq!((q["skoid"].as_str(), q["sktid"].as_str()), (KEY_OID, KEY_TID));
+    assert_eq!(
+        (q["skoid"].as_str(), q["sktid"].as_str()),
+        (KEY_OID, KEY_TID)
+    );
     assert_eq!((q["sks"].as_str(), q["skv"].as_str()), ("b", "2026-04-06"));
-    assert_eq!((q["skt"].as_str(), q["ske"].as_str()), (q["st"].as_str(), q["se"].as_str()));
+    assert_eq!(
+        (q["skt"].as_str(), q["ske"].as_str()),
+        (q["st"].as_str(), q["se"].as_str())
+    );
     let resource = format!("/blob/{ACCOUNT}/{CONTAINER}");
     let lines = [
-        &q["sp"], &q["st"], &q["se"], &resource, &q["skoid"], &q["sktid"], &q["skt"], &q["ske"],
-        &q["sks"], &q["skv"], "", "", "", "", "", "", &q["spr"], &q["sv"], &q["sr"], "", "", "",
-        "", "", "", "", "", "",
+        &q["sp"],
+        &q["st"],
+        &q["se"],
+        &resource,
+        &q["skoid"],
+        &q["sktid"],
+        &q["skt"],
+        &q["ske"],
+        &q["sks"],
+        &q["skv"],
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        &q["spr"],
+        &q["sv"],
+        &q["sr"],
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
     ];
     assert_eq!(lines.len(), 28);
     let mut mac = Hmac::<Sha256>::new_from_slice(&STANDARD.decode(KEY_VALUE).unwrap()).unwrap();
@@ -155,18 +212,28 @@ both!(
         // The authorize URL: v2 endpoint, our client, the storage scope, PKCE S256, an opaque state.
         assert_eq!(params["client_id"], CLIENT_ID);
         assert_eq!(params["response_type"], "code");
-        assert_eq!(params["redirect_uri"], "http://gateway.test/auth/azure/callback");
-        assert_eq!(params["scope"], "https://storage.azure.com/user_impersonation offline_access");
+        assert_eq!(
+            params["redirect_uri"],
+            "http://gateway.test/auth/azure/callback"
+        );
+        assert_eq!(
+            params["scope"],
+            "https://storage.azure.com/user_impersonation offline_access"
+        );
         assert_eq!(params["code_challenge_method"], "S256");
         assert!(!params["state"].contains(ACCOUNT) && params["state"].len() > 40);
         // Nothing is stored before the callback.
         assert!(stored(&app, &project).await.storage_account.is_none());
 
         azure.code_grant("the-code", "rt-first-issued").await;
-        let (status, headers, _) = callback(&app, &[("code", "the-code"), ("state", &params["state"])]).await;
+        let (status, headers, _) =
+            callback(&app, &[("code", "the-code"), ("state", &params["state"])]).await;
         assert_eq!(status, 303);
         let location = headers["location"].to_str().unwrap();
-        assert!(location.starts_with("http://gateway.test/?storage=connected"), "{location}");
+        assert!(
+            location.starts_with("http://gateway.test/?storage=connected"),
+            "{location}"
+        );
         assert_eq!(headers["cache-control"], "no-store");
         // The code was redeemed once, with our secret and the PKCE verifier of the challenge.
         let requests = azure.token_requests().await;
@@ -174,9 +241,15 @@ both!(
         let form = &requests[0];
         assert_eq!(field(form, "grant_type"), Some("authorization_code"));
         assert_eq!(field(form, "client_secret"), Some(CLIENT_SECRET));
-        assert_eq!(field(form, "redirect_uri"), Some("http://gateway.test/auth/azure/callback"));
+        assert_eq!(
+            field(form, "redirect_uri"),
+            Some("http://gateway.test/auth/azure/callback")
+        );
         let verifier = field(form, "code_verifier").unwrap();
-        assert_eq!(URL_SAFE_NO_PAD.encode(Sha256::digest(verifier)), params["code_challenge"]);
+        assert_eq!(
+            URL_SAFE_NO_PAD.encode(Sha256::digest(verifier)),
+            params["code_challenge"]
+        );
 
         // Stored sealed: the column is not the token and opens with the SecretBox.
         let row = stored(&app, &project).await;
@@ -187,7 +260,10 @@ both!(
         assert_eq!(row.storage_container.as_deref(), Some(CONTAINER));
         assert_eq!(row.azure_tenant.as_deref(), Some("organizations"));
         assert!(near(row.credentials_connected_at.unwrap(), Utc::now()));
-        assert!(near(row.credentials_expires_at.unwrap(), Utc::now() + TimeDelta::days(90)));
+        assert!(near(
+            row.credentials_expires_at.unwrap(),
+            Utc::now() + TimeDelta::days(90)
+        ));
 
         // GraphQL shows the connection, never the token.
         let (_, body) = app.gql(&token, PROJECT, json!({ "id": project })).await;
@@ -196,9 +272,18 @@ both!(
             json!({ "storageAccount": ACCOUNT, "storageContainer": CONTAINER, "storageConnected": true, "credentialsExpiresAt": body["data"]["node"]["credentialsExpiresAt"] })
         );
         assert!(!body.to_string().contains("rt-first") && !body.to_string().contains(&sealed));
-        let (_, body) = app.gql(&token, "{ __type(name: \"Project\") { fields { name } } }", json!({})).await;
+        let (_, body) = app
+            .gql(
+                &token,
+                "{ __type(name: \"Project\") { fields { name } } }",
+                json!({}),
+            )
+            .await;
         let names = body["data"]["__type"]["fields"].to_string().to_lowercase();
-        assert!(!names.contains("token") && !names.contains("refresh") && !names.contains("secret"), "{names}");
+        assert!(
+            !names.contains("token") && !names.contains("refresh") && !names.contains("secret"),
+            "{names}"
+        );
 
         // Disconnecting forgets the token; the names stay.
         let m = "mutation($p: ID!) { disconnectProjectStorage(input: { projectId: $p }) { project { storageConnected storageAccount credentialsExpiresAt } } }";
@@ -207,7 +292,12 @@ both!(
             body["data"]["disconnectProjectStorage"]["project"],
             json!({ "storageConnected": false, "storageAccount": ACCOUNT, "credentialsExpiresAt": null })
         );
-        assert!(stored(&app, &project).await.refresh_token_encrypted.is_none());
+        assert!(
+            stored(&app, &project)
+                .await
+                .refresh_token_encrypted
+                .is_none()
+        );
     }
 );
 
@@ -220,8 +310,12 @@ both!(
         connect(&app, &azure, &token, &project, "rt-one").await;
         let (key, job) = agent_with_job(&app, &token, &project, "mig-01").await;
         // Microsoft rotates the refresh token on the first use, not on the second.
-        azure.refresh_grant("rt-one", tokens("access-one", Some("rt-two"))).await;
-        azure.refresh_grant("rt-two", tokens("access-two", None)).await;
+        azure
+            .refresh_grant("rt-one", tokens("access-one", Some("rt-two")))
+            .await;
+        azure
+            .refresh_grant("rt-two", tokens("access-two", None))
+            .await;
         azure.delegation_key("access-one").await;
         azure.delegation_key("access-two").await;
 
@@ -236,24 +330,46 @@ both!(
         assert_eq!(response.headers()["cache-control"], "no-store");
         let body: Value = response.json().await.unwrap();
         let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["containerUrl", "expiresAt", "permissions", "sasToken"]);
+        assert_eq!(
+            keys,
+            ["containerUrl", "expiresAt", "permissions", "sasToken"]
+        );
         assert_eq!(body["permissions"], "cw");
-        assert_eq!(body["containerUrl"], format!("{}/{ACCOUNT}/{CONTAINER}", azure.blob.uri()));
+        assert_eq!(
+            body["containerUrl"],
+            format!("{}/{ACCOUNT}/{CONTAINER}", azure.blob.uri())
+        );
         let sas = check_sas(body["sasToken"].as_str().unwrap());
-        assert_eq!(rfc3339(body["expiresAt"].as_str().unwrap()), rfc3339(&sas["se"]));
+        assert_eq!(
+            rfc3339(body["expiresAt"].as_str().unwrap()),
+            rfc3339(&sas["se"])
+        );
 
         // The refresh was a storage-scoped refresh_token grant with the stored token.
         let requests = azure.token_requests().await;
         let refresh = requests.last().unwrap();
         assert_eq!(field(refresh, "grant_type"), Some("refresh_token"));
         assert_eq!(field(refresh, "refresh_token"), Some("rt-one"));
-        assert!(field(refresh, "scope").unwrap().contains("https://storage.azure.com/user_impersonation"));
+        assert!(
+            field(refresh, "scope")
+                .unwrap()
+                .contains("https://storage.azure.com/user_impersonation")
+        );
         // The key was asked for exactly the SAS window, with the access token.
         let key_request = &azure.key_requests().await[0];
         let xml = String::from_utf8_lossy(&key_request.body).to_string();
-        assert!(xml.contains(&format!("<KeyInfo><Start>{}</Start><Expiry>{}</Expiry></KeyInfo>", sas["st"], sas["se"])), "{xml}");
+        assert!(
+            xml.contains(&format!(
+                "<KeyInfo><Start>{}</Start><Expiry>{}</Expiry></KeyInfo>",
+                sas["st"], sas["se"]
+            )),
+            "{xml}"
+        );
         // The rotated refresh token is stored, sealed.
-        let sealed = stored(&app, &project).await.refresh_token_encrypted.unwrap();
+        let sealed = stored(&app, &project)
+            .await
+            .refresh_token_encrypted
+            .unwrap();
         assert_eq!(app.state.secrets.open(&sealed).unwrap(), "rt-two");
 
         // Again, now through GraphQL with the agent's key: the stored (rotated) token is used.
@@ -262,21 +378,46 @@ both!(
         let vended = &body["data"]["jobCredentials"];
         assert_eq!(vended["permissions"], "cw");
         check_sas(vended["sasToken"].as_str().unwrap());
-        assert_eq!(field(azure.token_requests().await.last().unwrap(), "refresh_token"), Some("rt-two"));
+        assert_eq!(
+            field(
+                azure.token_requests().await.last().unwrap(),
+                "refresh_token"
+            ),
+            Some("rt-two")
+        );
         // No rotation in that answer: the stored token stays.
-        let sealed = stored(&app, &project).await.refresh_token_encrypted.unwrap();
+        let sealed = stored(&app, &project)
+            .await
+            .refresh_token_encrypted
+            .unwrap();
         assert_eq!(app.state.secrets.open(&sealed).unwrap(), "rt-two");
 
         // A technician may ask for a job's credentials too; a viewer may not.
         let tech = app.token(&TECH_A);
         let (_, body) = app.gql(&tech, JOB_CREDENTIALS, json!({ "j": job })).await;
-        assert_eq!(body["data"]["jobCredentials"]["permissions"], "cw", "{body}");
-        let viewer = app.token(&Who { tenant: "tenant-a", sub: "vic", roles: &["viewer"], products: &["migrate"] });
+        assert_eq!(
+            body["data"]["jobCredentials"]["permissions"], "cw",
+            "{body}"
+        );
+        let viewer = app.token(&Who {
+            tenant: "tenant-a",
+            sub: "vic",
+            roles: &["viewer"],
+            products: &["migrate"],
+        });
         let (_, body) = app.gql(&viewer, JOB_CREDENTIALS, json!({ "j": job })).await;
         assert_eq!(code(&body), "FORBIDDEN");
         // The integration status page records the calls.
-        let (_, body) = app.gql(&token, "{ integrations { name status } }", json!({})).await;
-        assert!(body["data"]["integrations"].as_array().unwrap().contains(&json!({ "name": "AZURE", "status": "CONNECTED" })), "{body}");
+        let (_, body) = app
+            .gql(&token, "{ integrations { name status } }", json!({}))
+            .await;
+        assert!(
+            body["data"]["integrations"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({ "name": "AZURE", "status": "CONNECTED" })),
+            "{body}"
+        );
     }
 );
 
@@ -360,14 +501,26 @@ both!(
         let (status, body) = agent_call(&app, &key, Method::GET, &path, None).await;
         assert_eq!((status, code(&body)), (503, "INTEGRATION_NOT_CONFIGURED"));
         let message = body["errors"][0]["message"].as_str().unwrap();
-        assert!(message.contains("storage account") && message.contains("connectProjectStorage"), "{message}");
+        assert!(
+            message.contains("storage account") && message.contains("connectProjectStorage"),
+            "{message}"
+        );
         // Finished jobs get CONFLICT, whatever the project.
         connect(&app, &azure, &admin, &project, "rt-a").await;
-        for (finished, word) in [(JobStatus::Completed, "completed"), (JobStatus::Failed, "failed"), (JobStatus::Cancelled, "cancelled")] {
+        for (finished, word) in [
+            (JobStatus::Completed, "completed"),
+            (JobStatus::Failed, "failed"),
+            (JobStatus::Cancelled, "cancelled"),
+        ] {
             set_status(&app, &job, finished).await;
             let (status, body) = agent_call(&app, &key, Method::GET, &path, None).await;
             assert_eq!((status, code(&body)), (409, "CONFLICT"));
-            assert!(body["errors"][0]["message"].as_str().unwrap().contains(word));
+            assert!(
+                body["errors"][0]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains(word)
+            );
         }
         assert_eq!(azure.token_requests().await.len(), 1, "only the connect");
 
@@ -375,20 +528,36 @@ both!(
         let bare = spawn_app_with(backend, |_| {}).await;
         let admin = bare.token(&Who::ADMIN_A);
         let project = create_project(&bare, &admin, "Contoso mail").await;
-        let input = json!({ "projectId": project, "storageAccount": ACCOUNT, "container": CONTAINER });
+        let input =
+            json!({ "projectId": project, "storageAccount": ACCOUNT, "container": CONTAINER });
         let (_, body) = bare.gql(&admin, CONNECT, json!({ "i": input })).await;
         assert_eq!(code(&body), "INTEGRATION_NOT_CONFIGURED");
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains("AZURE_CLIENT_ID"));
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("AZURE_CLIENT_ID")
+        );
         let mut row = stored(&bare, &project).await.into_active_model();
         row.storage_account = Set(Some(ACCOUNT.into()));
         row.storage_container = Set(Some(CONTAINER.into()));
         row.refresh_token_encrypted = Set(Some(bare.state.secrets.seal("rt-x")));
         row.update(&bare.state.db).await.unwrap();
         let (key, job) = agent_with_job(&bare, &admin, &project, "mig-01").await;
-        let (status, body) = agent_call(&bare, &key, Method::GET, &format!("/api/jobs/{}/credentials", uuid_of(&job)), None).await;
+        let (status, body) = agent_call(
+            &bare,
+            &key,
+            Method::GET,
+            &format!("/api/jobs/{}/credentials", uuid_of(&job)),
+            None,
+        )
+        .await;
         assert_eq!((status, code(&body)), (503, "INTEGRATION_NOT_CONFIGURED"));
         let message = body["errors"][0]["message"].as_str().unwrap();
-        assert!(message.contains("AZURE_CLIENT_ID") && message.contains("AZURE_CLIENT_SECRET"), "{message}");
+        assert!(
+            message.contains("AZURE_CLIENT_ID") && message.contains("AZURE_CLIENT_SECRET"),
+            "{message}"
+        );
     }
 );
 
@@ -417,37 +586,79 @@ both!(
         };
 
         // invalid_grant: the stored authorization is dead; reconnect.
-        azure.refresh_grant("rt-revoked", oauth_error(400, "invalid_grant")).await;
+        azure
+            .refresh_grant("rt-revoked", oauth_error(400, "invalid_grant"))
+            .await;
         let (status, body) = call().await;
         assert_eq!((status, code(&body)), (502, "UPSTREAM_AUTH_FAILED"));
-        assert!(body["errors"][0]["message"].as_str().unwrap().contains("reconnect"));
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("reconnect")
+        );
         clean(&body);
-        assert_eq!(azure.token_requests().await.len(), 2, "connect + one refresh, not retried");
+        assert_eq!(
+            azure.token_requests().await.len(),
+            2,
+            "connect + one refresh, not retried"
+        );
         assert!(azure.key_requests().await.is_empty());
-        assert_eq!(stored(&app, &project).await.refresh_token_encrypted, sealed_before);
-        let (_, status_page) = app.gql(&admin, "{ integrations { name status lastError } }", json!({})).await;
-        let entry = status_page["data"]["integrations"].as_array().unwrap().iter().find(|i| i["name"] == "AZURE").unwrap().clone();
+        assert_eq!(
+            stored(&app, &project).await.refresh_token_encrypted,
+            sealed_before
+        );
+        let (_, status_page) = app
+            .gql(
+                &admin,
+                "{ integrations { name status lastError } }",
+                json!({}),
+            )
+            .await;
+        let entry = status_page["data"]["integrations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["name"] == "AZURE")
+            .unwrap()
+            .clone();
         assert_eq!(entry["status"], "ERROR");
-        assert!(entry["lastError"].as_str().unwrap().contains("reconnect"), "{entry}");
+        assert!(
+            entry["lastError"].as_str().unwrap().contains("reconnect"),
+            "{entry}"
+        );
 
         // The token endpoint down: retried, then UPSTREAM_UNAVAILABLE.
         azure.login.reset().await;
-        azure.refresh_grant("rt-revoked", ResponseTemplate::new(503)).await;
+        azure
+            .refresh_grant("rt-revoked", ResponseTemplate::new(503))
+            .await;
         let (status, body) = call().await;
         assert_eq!((status, code(&body)), (502, "UPSTREAM_UNAVAILABLE"));
         clean(&body);
-        assert_eq!(azure.token_requests().await.len(), 3, "a refresh may be retried");
+        assert_eq!(
+            azure.token_requests().await.len(),
+            3,
+            "a refresh may be retried"
+        );
 
         // Too slow: a timeout is UPSTREAM_UNAVAILABLE too.
         azure.login.reset().await;
-        azure.refresh_grant("rt-revoked", tokens("access-late", None).set_delay(std::time::Duration::from_secs(2))).await;
+        azure
+            .refresh_grant(
+                "rt-revoked",
+                tokens("access-late", None).set_delay(std::time::Duration::from_secs(2)),
+            )
+            .await;
         let (status, body) = call().await;
         assert_eq!((status, code(&body)), (502, "UPSTREAM_UNAVAILABLE"));
         clean(&body);
 
         // Storage refuses the key (no delegation role) or is down: no SAS either way.
         azure.login.reset().await;
-        azure.refresh_grant("rt-revoked", tokens("access-ok", None)).await;
+        azure
+            .refresh_grant("rt-revoked", tokens("access-ok", None))
+            .await;
         azure.delegation_key_fails(ResponseTemplate::new(403).set_body_raw("<?xml version=\"1.0\"?><Error><Code>AuthorizationPermissionMismatch</Code></Error>", "application/xml")).await;
         let (status, body) = call().await;
         assert_eq!((status, code(&body)), (502, "UPSTREAM_AUTH_FAILED"));
@@ -459,7 +670,11 @@ both!(
         assert_eq!((status, code(&body)), (502, "UPSTREAM_UNAVAILABLE"));
         clean(&body);
         azure.blob.reset().await;
-        azure.delegation_key_fails(ResponseTemplate::new(200).set_body_raw("<html>proxy</html>", "text/html")).await;
+        azure
+            .delegation_key_fails(
+                ResponseTemplate::new(200).set_body_raw("<html>proxy</html>", "text/html"),
+            )
+            .await;
         let (status, body) = call().await;
         assert_eq!((status, code(&body)), (502, "UPSTREAM_UNAVAILABLE"));
         clean(&body);
@@ -484,11 +699,25 @@ both!(
         let tenant = app.tenant("tenant-a").await;
         let expired = ConnectState {
             expires_at: Utc::now() - TimeDelta::seconds(5),
-            ..ConnectState::new(tenant, uuid_of(&project), uuid::Uuid::now_v7(), ACCOUNT.into(), CONTAINER.into(), "organizations".into())
+            ..ConnectState::new(
+                tenant,
+                uuid_of(&project),
+                uuid::Uuid::now_v7(),
+                ACCOUNT.into(),
+                CONTAINER.into(),
+                "organizations".into(),
+            )
         };
         let expired = expired.seal(&app.state.secrets);
-        let foreign = ConnectState::new(tenant, uuid_of(&project), uuid::Uuid::now_v7(), ACCOUNT.into(), CONTAINER.into(), "organizations".into())
-            .seal(&SecretBox::new(&[9u8; 32]));
+        let foreign = ConnectState::new(
+            tenant,
+            uuid_of(&project),
+            uuid::Uuid::now_v7(),
+            ACCOUNT.into(),
+            CONTAINER.into(),
+            "organizations".into(),
+        )
+        .seal(&SecretBox::new(&[9u8; 32]));
         let cases: Vec<Vec<(&str, &str)>> = vec![
             vec![("code", "good-code")],
             vec![("code", "good-code"), ("state", "not-a-state")],
@@ -496,14 +725,25 @@ both!(
             vec![("code", "good-code"), ("state", &expired)],
             vec![("code", "good-code"), ("state", &foreign)],
             vec![("state", &state)],
-            vec![("error", "access_denied"), ("error_description", "<script>"), ("state", &state)],
+            vec![
+                ("error", "access_denied"),
+                ("error_description", "<script>"),
+                ("state", &state),
+            ],
         ];
         for query in &cases {
             let (status, _, body) = callback(&app, query).await;
-            assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "{query:?}: {body}");
+            assert_eq!(
+                (status, code(&body)),
+                (400, "BAD_USER_INPUT"),
+                "{query:?}: {body}"
+            );
             assert!(!body.to_string().contains("<script>"));
         }
-        assert!(azure.token_requests().await.is_empty(), "no code was redeemed");
+        assert!(
+            azure.token_requests().await.is_empty(),
+            "no code was redeemed"
+        );
 
         // A good state with a code Azure refuses: UPSTREAM_AUTH_FAILED, sent once.
         azure.login.reset().await;
@@ -511,23 +751,36 @@ both!(
         let (status, _, body) = callback(&app, &[("code", "used-code"), ("state", &state)]).await;
         assert_eq!((status, code(&body)), (502, "UPSTREAM_AUTH_FAILED"));
         assert!(!body.to_string().contains("AADSTS"));
-        assert_eq!(azure.token_requests().await.len(), 1, "a code is never retried");
+        assert_eq!(
+            azure.token_requests().await.len(),
+            1,
+            "a code is never retried"
+        );
         let row = stored(&app, &project).await;
         assert!(row.refresh_token_encrypted.is_none() && row.storage_account.is_none());
         assert!(row.credentials_connected_at.is_none());
 
         // Another tenant cannot start a connection for the project; a viewer or an agent cannot
         // start one at all.
-        let input = json!({ "projectId": project, "storageAccount": ACCOUNT, "container": CONTAINER });
-        let (_, body) = app.gql(&app.token(&Who::ADMIN_B), CONNECT, json!({ "i": input })).await;
+        let input =
+            json!({ "projectId": project, "storageAccount": ACCOUNT, "container": CONTAINER });
+        let (_, body) = app
+            .gql(&app.token(&Who::ADMIN_B), CONNECT, json!({ "i": input }))
+            .await;
         assert_eq!(code(&body), "NOT_FOUND");
-        let viewer = app.token(&Who { tenant: "tenant-a", sub: "vic", roles: &["viewer"], products: &["migrate"] });
+        let viewer = app.token(&Who {
+            tenant: "tenant-a",
+            sub: "vic",
+            roles: &["viewer"],
+            products: &["migrate"],
+        });
         let (_, body) = app.gql(&viewer, CONNECT, json!({ "i": input })).await;
         assert_eq!(code(&body), "FORBIDDEN");
         let (_, key) = register_agent(&app, &admin, "mig-01").await;
         let (_, body) = app.gql(&key, CONNECT, json!({ "i": input })).await;
         assert_eq!(code(&body), "FORBIDDEN");
-        let bad = json!({ "projectId": project, "storageAccount": "Not_Valid", "container": CONTAINER });
+        let bad =
+            json!({ "projectId": project, "storageAccount": "Not_Valid", "container": CONTAINER });
         let (_, body) = app.gql(&admin, CONNECT, json!({ "i": bad })).await;
         assert_eq!(code(&body), "BAD_USER_INPUT");
     }

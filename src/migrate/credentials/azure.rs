@@ -42,7 +42,9 @@ fn oauth_error(body: &str) -> Option<String> {
     struct OAuthError {
         error: String,
     }
-    serde_json::from_str::<OAuthError>(body).ok().map(|e| e.error)
+    serde_json::from_str::<OAuthError>(body)
+        .ok()
+        .map(|e| e.error)
 }
 
 /// Explains the token endpoint's refusals (RFC 6749 §5.2): a dead grant means reconnecting, a
@@ -142,9 +144,7 @@ pub async fn redeem(
 
 /// The Blob endpoint of `account`.
 pub fn blob_base(config: &IntegrationsConfig, account: &str) -> String {
-    config
-        .azure_blob_url_template
-        .replace("{account}", account)
+    config.azure_blob_url_template.replace("{account}", account)
 }
 
 /// Explains Get User Delegation Key refusals: the token is fine but its user may not delegate.
@@ -231,7 +231,11 @@ mod tests {
         let e = explain_token(refresh, bad, r#"{"error":"invalid_grant"}"#).unwrap();
         assert_eq!(e.code(), Code::UpstreamAuthFailed);
         assert!(e.message().contains("reconnect"));
-        let e = explain_token(refresh, StatusCode::UNAUTHORIZED, r#"{"error":"invalid_client"}"#);
+        let e = explain_token(
+            refresh,
+            StatusCode::UNAUTHORIZED,
+            r#"{"error":"invalid_client"}"#,
+        );
         assert!(e.unwrap().message().contains("AZURE_CLIENT_SECRET"));
         assert!(explain_token(refresh, bad, r#"{"error":"invalid_scope"}"#).is_none());
         assert!(explain_token(refresh, bad, "not json").is_none());

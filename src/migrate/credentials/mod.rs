@@ -152,10 +152,8 @@ impl CredentialService {
         row.azure_tenant = Set(Some(state.azure_tenant.clone()));
         row.refresh_token_encrypted = Set(Some(self.secrets.seal(refresh)));
         row.credentials_connected_at = Set(Some(now));
-        row.credentials_expires_at = Set(Some(refresh_expiry(
-            now,
-            tokens.refresh_token_expires_in,
-        )));
+        row.credentials_expires_at =
+            Set(Some(refresh_expiry(now, tokens.refresh_token_expires_in)));
         row.updated_at = Set(now);
         let saved = row.update(&self.db).await?;
         tracing::info!(project = %saved.id, tenant = %saved.tenant_id, "Azure Storage connected");

@@ -208,7 +208,10 @@ mod tests {
     #[test]
     fn tenants() {
         assert_eq!(azure_tenant(None).unwrap(), "organizations");
-        assert_eq!(azure_tenant(Some("Contoso.onmicrosoft.com")).unwrap(), "contoso.onmicrosoft.com");
+        assert_eq!(
+            azure_tenant(Some("Contoso.onmicrosoft.com")).unwrap(),
+            "contoso.onmicrosoft.com"
+        );
         assert!(azure_tenant(Some("a/b")).is_err());
         assert!(azure_tenant(Some("consumers")).is_err());
     }

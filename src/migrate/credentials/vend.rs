@@ -89,9 +89,14 @@ impl CredentialService {
                 .await?;
         }
         let (start, expiry) = sas::window(Utc::now());
-        let key =
-            azure::user_delegation_key(&self.upstream, account, &tokens.access_token, start, expiry)
-                .await?;
+        let key = azure::user_delegation_key(
+            &self.upstream,
+            account,
+            &tokens.access_token,
+            start,
+            expiry,
+        )
+        .await?;
         let signed = sas::sign(account, container, &key, start, expiry)?;
         tracing::info!(job = %job.id, project = %project.id, expires_at = %signed.expires_at, "upload SAS issued");
         Ok(Vended {
