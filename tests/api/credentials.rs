@@ -459,6 +459,9 @@ both!(
         for other in [b2, b3, b4] {
             assert_eq!(without_request_id(other), b1);
         }
+        let alias = format!("/api/agent/jobs/{}/credentials", uuid_of(&other_job));
+        let (s5, b5) = agent_call(&app, &key, Method::GET, &alias, None).await;
+        assert_eq!((s5, without_request_id(b5)), (404, b1.clone()));
         // The same through GraphQL.
         let (_, body) = app.gql(&key, JOB_CREDENTIALS, json!({ "j": job_b })).await;
         assert_eq!(code(&body), "NOT_FOUND");

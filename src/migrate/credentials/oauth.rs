@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::secrets::SecretBox;
 
 /// Delegated access to Blob storage as the signed-in user, and a refresh token.
@@ -96,19 +96,15 @@ impl ConnectState {
 
 /// `{login}/{tenant}/oauth2/v2.0/{endpoint}` (endpoint `authorize` or `token`).
 pub fn endpoint(login_url: &str, azure_tenant: &str, endpoint: &str) -> ApiResult<url::Url> {
-    let mut url = url::Url::parse(login_url).map_err(|_| {
+    let bad = || {
         ApiError::new(
-            crate::graphql::errors::Code::IntegrationNotConfigured,
-            "AZURE_LOGIN_URL is not a URL",
+            Code::IntegrationNotConfigured,
+            "AZURE_LOGIN_URL is not a usable URL",
         )
-    })?;
+    };
+    let mut url = url::Url::parse(login_url).map_err(|_| bad())?;
     url.path_segments_mut()
-        .map_err(|_| {
-            ApiError::new(
-                crate::graphql::errors::Code::IntegrationNotConfigured,
-                "AZURE_LOGIN_URL cannot have a path",
-            )
-        })?
+        .map_err(|_| bad())?
         .pop_if_empty()
         .extend([azure_tenant, "oauth2", "v2.0", endpoint]);
     Ok(url)
