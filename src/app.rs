@@ -22,7 +22,7 @@ use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
 use crate::live::LiveHub;
 use crate::migrate::notifications::NotificationService;
-use crate::migrate::{AgentService, JobService, MigrateService, ProjectService};
+use crate::migrate::{AgentService, CredentialService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
 use crate::tenancy::TenancyService;
 
@@ -44,6 +44,8 @@ pub struct AppState {
     pub projects: ProjectService,
     pub agents: AgentService,
     pub jobs: JobService,
+    /// Projects' Azure Storage connections and the agents' upload SAS tokens.
+    pub credentials: CredentialService,
     pub integrations: IntegrationsService,
     pub upstream: UpstreamClient,
     pub psa: PsaService,
@@ -89,6 +91,12 @@ impl AppState {
                 bus_wake.clone(),
                 live.clone(),
                 queue.clone(),
+            ),
+            credentials: CredentialService::new(
+                db.clone(),
+                upstream.clone(),
+                SecretBox::new(&config.encryption_key),
+                config.public_url.clone(),
             ),
             integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
             psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),

@@ -125,11 +125,22 @@ pub struct IntegrationsConfig {
     pub ses_retry_base_ms: u64,
     /// Attempts before an e-mail is given up (`SES_MAX_ATTEMPTS`).
     pub ses_max_attempts: i32,
+    /// The Entra app registration that connects projects' storage accounts
+    /// (`AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`).
+    pub azure_client_id: Option<String>,
+    pub azure_client_secret: Option<String>,
+    /// Microsoft identity platform base (`AZURE_LOGIN_URL`), overridable for tests.
+    pub azure_login_url: String,
+    /// Blob endpoint of an account (`AZURE_BLOB_URL_TEMPLATE`); `{account}` is replaced.
+    pub azure_blob_url_template: String,
 }
 
 /// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
 /// redacted; this is our default.)
 pub const DEFAULT_SES_FROM_ADDRESS: &str = "notifications@theonestack.com";
+
+pub const AZURE_LOGIN_URL: &str = "https://login.microsoftonline.com";
+pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.net";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -161,6 +172,10 @@ impl Default for IntegrationsConfig {
             ses_from_address: DEFAULT_SES_FROM_ADDRESS.into(),
             ses_retry_base_ms: 60_000,
             ses_max_attempts: 8,
+            azure_client_id: None,
+            azure_client_secret: None,
+            azure_login_url: AZURE_LOGIN_URL.into(),
+            azure_blob_url_template: AZURE_BLOB_URL_TEMPLATE.into(),
         }
     }
 }
@@ -204,8 +219,24 @@ impl IntegrationsConfig {
             },
             ses_retry_base_ms: parse_var("SES_RETRY_BASE_MS", 60_000)?,
             ses_max_attempts: parse_var("SES_MAX_ATTEMPTS", 8)?,
+            azure_client_id: var("AZURE_CLIENT_ID"),
+            azure_client_secret: var("AZURE_CLIENT_SECRET"),
+            azure_login_url: azure_url("AZURE_LOGIN_URL", AZURE_LOGIN_URL)?,
+            azure_blob_url_template: azure_url("AZURE_BLOB_URL_TEMPLATE", AZURE_BLOB_URL_TEMPLATE)?,
         })
     }
+}
+
+/// An Azure endpoint override: a URL (the blob template must name `{account}`), no trailing `/`.
+fn azure_url(name: &str, default: &str) -> anyhow::Result<String> {
+    let value = var(name).unwrap_or_else(|| default.into());
+    let value = value.trim().trim_end_matches('/').to_string();
+    url::Url::parse(&value.replace("{account}", "account"))
+        .map_err(|e| anyhow::anyhow!("{name}={value:?} is not a URL: {e}"))?;
+    if name == "AZURE_BLOB_URL_TEMPLATE" && !value.contains("{account}") {
+        bail!("{name} must contain {{account}} (e.g. {AZURE_BLOB_URL_TEMPLATE})");
+    }
+    Ok(value)
 }
 
 fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>

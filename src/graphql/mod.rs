@@ -19,8 +19,8 @@ use crate::integrations::probe::ProbeMutation;
 use crate::integrations::sync::SyncMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
-use crate::migrate::subscriptions::MigrateSubscription;
 use crate::migrate::notifications::graphql::NotificationsQuery;
+use crate::migrate::subscriptions::MigrateSubscription;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 

@@ -149,7 +149,7 @@ fn job_body(job: jobs::Model) -> serde_json::Value {
 }
 
 /// The calling agent: users are `FORBIDDEN` here, no key is `UNAUTHENTICATED`.
-async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Agent> {
+pub(super) async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Agent> {
     match crate::auth::http::principal(state, headers).await? {
         Principal::Agent(agent) => Ok(agent),
         Principal::User(_) => Err(ApiError::forbidden(
@@ -174,7 +174,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
 }
 
 /// A path id: a UUID, or a GraphQL global ID of `type_name`.
-fn path_id(raw: &str, type_name: &str) -> ApiResult<Uuid> {
+pub(super) fn path_id(raw: &str, type_name: &str) -> ApiResult<Uuid> {
     if let Ok(id) = Uuid::parse_str(raw) {
         return Ok(id);
     }
@@ -186,7 +186,7 @@ fn path_id(raw: &str, type_name: &str) -> ApiResult<Uuid> {
     }
 }
 
-fn reply(headers: &HeaderMap, result: ApiResult<serde_json::Value>) -> Response {
+pub(super) fn reply(headers: &HeaderMap, result: ApiResult<serde_json::Value>) -> Response {
     match result {
         Ok(value) => Json(value).into_response(),
         Err(error) => {

@@ -1,6 +1,7 @@
 //! The HTTP surface: router, GraphQL handlers, SSO endpoints, health and the playground.
 
 pub mod agent_api;
+pub mod credentials;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
             get(auth::http::sso_get).post(auth::http::sso_post),
         )
         .route("/auth/logout", post(auth::http::logout))
+        .route("/auth/azure/callback", get(credentials::azure_callback))
         .route("/api/agent/register", post(agent_api::register))
         .route("/api/agent/heartbeat", post(agent_api::heartbeat))
         .route("/api/agent/commands/{id}/ack", post(agent_api::ack))
@@ -38,6 +40,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/agent/jobs/{id}/progress", post(agent_api::progress))
         .route("/api/agent/jobs/{id}/complete", post(agent_api::complete))
         .route("/api/agent/jobs/{id}/fail", post(agent_api::fail))
+        .route(
+            "/api/jobs/{id}/credentials",
+            get(credentials::job_credentials),
+        )
+        .route(
+            "/api/agent/jobs/{id}/credentials",
+            get(credentials::job_credentials),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

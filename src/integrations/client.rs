@@ -94,6 +94,20 @@ impl UpstreamClient {
         retry: Retry,
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
     ) -> ApiResult<Response> {
+        self.send_explained(integration, retry, build, |_, _| None)
+            .await
+    }
+
+    /// `send`, where `explain` may turn an error answer (status, body) into the caller's own
+    /// error when it knows the upstream's error vocabulary (such an error is final, not retried);
+    /// `None` keeps the generic mapping. The body stays in the log, never in the error.
+    pub async fn send_explained(
+        &self,
+        integration: Integration,
+        retry: Retry,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        explain: impl Fn(StatusCode, &str) -> Option<ApiError>,
+    ) -> ApiResult<Response> {
         self.require(integration)?;
         let attempts = if retry == Retry::Safe {
             self.attempts
@@ -115,7 +129,10 @@ impl UpstreamClient {
                     let wait = retry_after(&response);
                     let body = response.text().await.unwrap_or_default();
                     tracing::warn!(integration = label, %status, body = %truncate(&body), "upstream answered with an error");
-                    classify(label, status, wait)
+                    match explain(status, &body) {
+                        Some(error) => Failure::Final(error),
+                        None => classify(label, status, wait),
+                    }
                 }
                 Err(error) => {
                     tracing::warn!(integration = label, %error, "upstream call failed");
@@ -176,7 +193,8 @@ impl UpstreamClient {
         }
     }
 
-    async fn fail(&self, integration: Integration, error: ApiError) -> ApiError {
+    /// Records a failure found after a 2xx answer (a body that does not parse) and returns it.
+    pub async fn fail(&self, integration: Integration, error: ApiError) -> ApiError {
         health::record(&self.db, integration, Err(error.message())).await;
         error
     }

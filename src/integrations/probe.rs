@@ -14,7 +14,7 @@ use crate::graphql::{principal, state};
 
 /// The probe request: `GET {base}/health` with the integration's credentials (our contract for
 /// PSA, CRM, CMDB, Hub billing and the Bus), `GET {AI_GATEWAY_URL}/v1/models` for the
-/// OpenAI-compatible AI gateway. SES is judged by its recorded sends only.
+/// OpenAI-compatible AI gateway. SES and Azure are judged by their recorded calls only.
 pub async fn probe(upstream: &UpstreamClient, integration: Integration) -> ApiResult<()> {
     upstream.require(integration)?;
     let c = upstream.config();
@@ -28,7 +28,8 @@ pub async fn probe(upstream: &UpstreamClient, integration: Integration) -> ApiRe
         ),
         Integration::AiPlatform => (c.ai_gateway_url.clone(), c.ai_gateway_key.clone()),
         Integration::Bus => (c.bus_api_url.clone(), None),
-        Integration::Ses => return Ok(()),
+        // Judged by their recorded calls only: Azure has no cheap call without a project's token.
+        Integration::Ses | Integration::Azure => return Ok(()),
     };
     let base = base.unwrap_or_default().trim_end_matches('/').to_string();
     let url = if integration == Integration::AiPlatform {

@@ -12,10 +12,12 @@ pub enum Integration {
     AiPlatform,
     Bus,
     Ses,
+    /// Azure Storage credential vending (Migrate projects' connected accounts).
+    Azure,
 }
 
 impl Integration {
-    pub const ALL: [Integration; 7] = [
+    pub const ALL: [Integration; 8] = [
         Integration::Hub,
         Integration::Psa,
         Integration::Crm,
@@ -23,6 +25,7 @@ impl Integration {
         Integration::AiPlatform,
         Integration::Bus,
         Integration::Ses,
+        Integration::Azure,
     ];
 
     /// The key stored in `integration_health`.
@@ -35,6 +38,7 @@ impl Integration {
             Integration::AiPlatform => "ai",
             Integration::Bus => "bus",
             Integration::Ses => "ses",
+            Integration::Azure => "azure",
         }
     }
 
@@ -48,6 +52,7 @@ impl Integration {
             Integration::AiPlatform => "The AI Platform",
             Integration::Bus => "The One Bus",
             Integration::Ses => "AWS SES",
+            Integration::Azure => "Azure Storage",
         }
     }
 
@@ -85,6 +90,10 @@ impl Integration {
                 v("SES_ACCESS_KEY", &c.ses_access_key),
                 v("SES_SECRET_KEY", &c.ses_secret_key),
                 v("SES_REGION", &c.ses_region),
+            ],
+            Integration::Azure => vec![
+                v("AZURE_CLIENT_ID", &c.azure_client_id),
+                v("AZURE_CLIENT_SECRET", &c.azure_client_secret),
             ],
         }
     }

@@ -29,6 +29,8 @@ pub enum IntegrationName {
     Bus,
     /// AWS SES e-mail.
     Ses,
+    /// Azure Storage: OAuth connections of Migrate projects and SAS vending.
+    Azure,
 }
 
 /// Connection state of an integration.

@@ -1,11 +1,15 @@
 //! Migrate's root query fields: one service call each.
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, ID, Object, Result};
 use entities::enums::Product;
 
+use super::credentials::types::JobCredentials;
+
 use super::inputs::{AgentFilter, JobFilter, ProjectFilter};
+use super::rules::operator;
 use super::types::{Agent, AgentConnection, Job, JobConnection, Project, ProjectConnection};
-use crate::graphql::relay::window;
+use crate::auth::Principal;
+use crate::graphql::relay::{expect_id, window};
 use crate::graphql::{principal, state};
 
 #[derive(Default)]
@@ -86,5 +90,19 @@ impl MigrateQuery {
             row,
             siblings,
         }))
+    }
+
+    /// A one-hour, create/write-only SAS on the job's project container, for uploading the
+    /// job's data. Agents get it for their own jobs; technicians and admins for any job of the
+    /// tenant. Finished jobs get `CONFLICT`; a project with no connected storage account
+    /// `INTEGRATION_NOT_CONFIGURED`.
+    async fn job_credentials(&self, ctx: &Context<'_>, job_id: ID) -> Result<JobCredentials> {
+        let id = expect_id(&job_id, "Job")?;
+        let credentials = &state(ctx).credentials;
+        let vended = match principal(ctx) {
+            Principal::Agent(agent) => credentials.for_agent(agent, id).await?,
+            other => credentials.for_user(operator(other)?, id).await?,
+        };
+        Ok(vended.into())
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod commands;
+pub mod credentials;
 pub mod graphql;
 pub mod inputs;
 pub mod jobs;
@@ -18,6 +19,7 @@ pub mod subscriptions;
 pub mod types;
 
 pub use agents::AgentService;
+pub use credentials::CredentialService;
 pub use jobs::JobService;
 pub use projects::ProjectService;
 pub use service::MigrateService;

@@ -4,6 +4,10 @@
 use async_graphql::{Context, Object, Result};
 use entities::enums::AgentCommand as Command;
 
+use super::credentials::types::{
+    ConnectProjectStorageInput, ConnectProjectStoragePayload, DisconnectProjectStorageInput,
+    DisconnectProjectStoragePayload,
+};
 use super::payloads::*;
 use super::rules::{migrate_admin, operator};
 use super::types::{Agent, AgentCommand, Job, Project};
@@ -65,6 +69,38 @@ impl MigrateMutation {
         let user = operator(principal(ctx))?;
         let row = state(ctx).projects.update(user, input).await?;
         Ok(UpdateProjectPayload {
+            project: project(row),
+        })
+    }
+
+    /// Starts connecting an Azure Storage account and container to a project: returns the
+    /// Microsoft sign-in URL. The connection (a refresh token, stored encrypted and never
+    /// returned) is made when the sign-in comes back to `/auth/azure/callback`.
+    async fn connect_project_storage(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectProjectStorageInput,
+    ) -> Result<ConnectProjectStoragePayload> {
+        let user = operator(principal(ctx))?;
+        let auth = state(ctx).credentials.connect(user, input).await?;
+        Ok(ConnectProjectStoragePayload {
+            authorization_url: auth.url,
+            expires_at: auth.expires_at,
+            project: project(auth.project),
+        })
+    }
+
+    /// Forgets a project's stored Azure authorization; agents get no more upload credentials
+    /// for its jobs until it is connected again.
+    async fn disconnect_project_storage(
+        &self,
+        ctx: &Context<'_>,
+        input: DisconnectProjectStorageInput,
+    ) -> Result<DisconnectProjectStoragePayload> {
+        let user = operator(principal(ctx))?;
+        let id = expect_id(&input.project_id, "Project")?;
+        let row = state(ctx).credentials.disconnect(user, id).await?;
+        Ok(DisconnectProjectStoragePayload {
             project: project(row),
         })
     }

@@ -8,6 +8,7 @@ mod auth;
 mod billing;
 mod bus;
 mod cmdb;
+mod credentials;
 mod crm;
 mod demo;
 mod graph;
