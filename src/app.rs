@@ -54,6 +54,8 @@ pub struct AppState {
     pub billing: BillingService,
     /// Live updates for subscriptions (fanned out across replicas on PostgreSQL).
     pub live: LiveHub,
+    /// Documents known by hash: automatic persisted queries and the production allow-list.
+    pub persisted: crate::graphql::persisted::PersistedOperations,
     /// Identical subscriptions share one execution (see `http::ws::shared`).
     pub live_executions: crate::http::ws::shared::SharedExecutions,
     /// Migrate's e-mail notifications through AWS SES.
@@ -113,6 +115,10 @@ impl AppState {
             bus_wake,
             live,
             live_executions: Default::default(),
+            persisted: crate::graphql::persisted::PersistedOperations::new(
+                db.clone(),
+                config.persisted_operations,
+            ),
             config: Arc::new(config),
             db,
             statements,

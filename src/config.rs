@@ -23,6 +23,8 @@ pub struct Config {
     pub encryption_key: [u8; 32],
     pub graphql: GraphqlLimits,
     pub subscriptions: SubscriptionLimits,
+    /// `PERSISTED_OPERATIONS`: automatic (default), allowlist or off.
+    pub persisted_operations: crate::graphql::persisted::Mode,
     pub integrations: IntegrationsConfig,
     /// Timer schedule overrides by name (a six-field cron expression, or `off`); they win over
     /// `SCHEDULE_<NAME>` and the table in `jobs`. Empty from the environment; tests fill it.
@@ -339,6 +341,10 @@ impl Config {
             public_url,
             production,
             subscriptions,
+            persisted_operations: match var("PERSISTED_OPERATIONS") {
+                Some(mode) => mode.parse().map_err(anyhow::Error::msg)?,
+                None => crate::graphql::persisted::Mode::Automatic,
+            },
             sso: SsoConfig {
                 secret,
                 issuer: var("PORTAL_SSO_ISSUER").unwrap_or_else(|| "the-one-hub".into()),

@@ -38,6 +38,13 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Register the front-ends' operations for the persisted-operations allow-list
+    /// (`.graphql`/`.gql` files, persisted-query manifests, or directories of them).
+    Operations {
+        /// Files or directories to register.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
     /// Mint a Hub-style SSO token from the configured secret, for local use.
     Token {
         #[arg(long, default_value = "dev-user")]
@@ -92,6 +99,23 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Schema => {
             print!("{}", stack_gateway::graphql::sdl());
+        }
+        Command::Operations { paths } => {
+            let config = Config::from_env()?;
+            let state = stack_gateway::app::AppState::connect(config).await?;
+            let mut documents = Vec::new();
+            for path in &paths {
+                documents.extend(stack_gateway::graphql::persisted::documents_at(path)?);
+            }
+            for (name, document) in &documents {
+                let hash = state
+                    .persisted
+                    .register(document, Some(name))
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                println!("{hash}  {name}");
+            }
+            println!("{} operations registered", documents.len());
         }
         Command::Migrate => {
             init_tracing();

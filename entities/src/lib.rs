@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod notifications;
 pub mod organizations;
 pub mod outbox_events;
+pub mod persisted_operations;
 pub mod projects;
 pub mod psa_links;
 pub mod recommendations;

@@ -8,6 +8,7 @@ mod m20261123_000001_tenancy;
 mod m20261123_000002_code;
 mod m20261123_000003_integrations;
 mod m20261123_000004_migrate;
+mod m20261123_000010_persisted_operations;
 
 /// All migrations of stack-gateway, in order.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_code::Migration),
             Box::new(m20261123_000003_integrations::Migration),
             Box::new(m20261123_000004_migrate::Migration),
+            Box::new(m20261123_000010_persisted_operations::Migration),
         ]
     }
 }

@@ -15,6 +15,7 @@ use serde::Deserialize;
 use super::{REQUEST_ID, error_body, error_response};
 use crate::app::AppState;
 use crate::graphql::errors::Code;
+use crate::graphql::persisted::Refusal;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -153,13 +154,17 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             );
         }
     };
-    let Some(serde_json::Value::String(query)) = request.query else {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            "`query` must be a string",
-            rid,
-        );
+    let query = match request.query {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(query)) => Some(query),
+        Some(_) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                "`query` must be a string",
+                rid,
+            );
+        }
     };
     let variables = match request.variables {
         None | Some(serde_json::Value::Null) => Variables::default(),
@@ -184,16 +189,13 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             rid,
         );
     }
-    execute(
-        state,
-        &headers,
-        media,
-        Method::POST,
+    let operation = Operation {
         query,
-        request.operation_name,
+        extensions: request.extensions,
+        operation_name: request.operation_name,
         variables,
-    )
-    .await
+    };
+    execute(state, &headers, media, Method::POST, operation).await
 }
 
 /// `GET /graphql?query=…`: queries only.
@@ -209,14 +211,6 @@ pub async fn get(
             StatusCode::NOT_ACCEPTABLE,
             Code::BadUserInput,
             "accept application/graphql-response+json or application/json",
-            rid,
-        );
-    };
-    let Some(query) = params.query else {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            "the `query` parameter is required",
             rid,
         );
     };
@@ -237,29 +231,29 @@ pub async fn get(
             );
         }
     };
-    if let Some(ext) = params.extensions.as_deref()
-        && !matches!(
-            serde_json::from_str::<serde_json::Value>(ext),
-            Ok(serde_json::Value::Object(_))
-        )
+    let extensions = match params
+        .extensions
+        .as_deref()
+        .map(serde_json::from_str::<serde_json::Value>)
     {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            Code::BadUserInput,
-            "`extensions` must be a JSON object",
-            rid,
-        );
-    }
-    execute(
-        state,
-        &headers,
-        media,
-        Method::GET,
-        query,
-        params.operation_name,
+        None => None,
+        Some(Ok(ext @ serde_json::Value::Object(_))) => Some(ext),
+        Some(_) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                "`extensions` must be a JSON object",
+                rid,
+            );
+        }
+    };
+    let operation = Operation {
+        query: params.query,
+        extensions,
+        operation_name: params.operation_name,
         variables,
-    )
-    .await
+    };
+    execute(state, &headers, media, Method::GET, operation).await
 }
 
 /// The operation a document would run, if it can be told before execution.
@@ -271,17 +265,44 @@ fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
         .map(|(_, op)| op.node.ty)
 }
 
+/// What a request asks to run, from its body or query string.
+struct Operation {
+    /// The document, or `None` when only a persisted hash was sent.
+    query: Option<String>,
+    extensions: Option<serde_json::Value>,
+    operation_name: Option<String>,
+    variables: Variables,
+}
+
 async fn execute(
     state: AppState,
     headers: &HeaderMap,
     media: Media,
     method: Method,
-    query: String,
-    operation_name: Option<String>,
-    variables: Variables,
+    operation: Operation,
 ) -> Response {
     let rid = request_id(headers);
     let limits = &state.config.graphql;
+    let Operation {
+        query,
+        extensions,
+        operation_name,
+        variables,
+    } = operation;
+    let query = match state.persisted.resolve(query, extensions.as_ref()).await {
+        Ok(query) => query,
+        Err(Refusal::Api(error)) => return error_response(&error, rid.as_deref()),
+        Err(Refusal::Protocol(code, message)) => {
+            let body = serde_json::json!({
+                "errors": [{ "message": message, "extensions": { "code": code } }]
+            });
+            let mut response = (StatusCode::BAD_REQUEST, body.to_string()).into_response();
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+            return response;
+        }
+    };
     if query.len() > limits.max_document_bytes {
         let message = format!("the document exceeds {} bytes", limits.max_document_bytes);
         return reject(
