@@ -102,14 +102,18 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Operations { paths } => {
             let config = Config::from_env()?;
-            let state = stack_gateway::app::AppState::connect(config).await?;
+            // The data database only: a running server keeps the queue's SQLite file busy.
+            let (db, _) = stack_gateway::db::connect(&config.data_url()).await?;
+            let persisted = stack_gateway::graphql::persisted::PersistedOperations::new(
+                db,
+                config.persisted_operations,
+            );
             let mut documents = Vec::new();
             for path in &paths {
                 documents.extend(stack_gateway::graphql::persisted::documents_at(path)?);
             }
             for (name, document) in &documents {
-                let hash = state
-                    .persisted
+                let hash = persisted
                     .register(document, Some(name))
                     .await
                     .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
