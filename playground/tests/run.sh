@@ -6,7 +6,7 @@
 # test's status. Installs what it needs when missing: chromium (apt-get), node_modules (npm ci).
 #
 #   SCREENSHOT=path   where the screenshot goes (default target/playground-browser/playground.png)
-#   SUBSCRIPTIONS=1   also run the job-progress subscription (off until /graphql/ws lands)
+#   SUBSCRIPTIONS=1   also run the job-progress subscription (CI runs it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$(pwd)"
