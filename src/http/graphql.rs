@@ -350,11 +350,17 @@ async fn execute(
     let mut response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,
         Err(_) => {
+            // Stopped part-way: nothing of it is answered, so no `data` entry (a request error).
             let message = format!("the operation ran longer than {} ms", limits.timeout_ms);
-            async_graphql::Response::from_errors(vec![crate::graphql::limits::with_code(
-                ServerError::new(message, None),
-                Code::QueryTooComplex,
-            )])
+            let body = error_body(Code::QueryTooComplex, &message, None).to_string();
+            let (status, content_type) = match media {
+                Media::GraphqlResponse => (StatusCode::BAD_REQUEST, GRAPHQL_RESPONSE),
+                Media::Json => (StatusCode::OK, JSON),
+            };
+            let mut http = (status, body).into_response();
+            http.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+            return http;
         }
     };
     let request_failed = mask_errors(&mut response.errors, rid.as_deref());

@@ -1,5 +1,6 @@
 //! Each limit at the limit and one past it.
 
+use sea_orm::EntityTrait;
 use serde_json::json;
 
 use crate::both;
@@ -116,3 +117,46 @@ both!(
         assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 20);
     }
 );
+
+both!(execution_timeout, |backend| async move {
+    // 100 repositories × 20 findings: well over a millisecond to load and serialize, well under
+    // the default 15 s.
+    let heavy = "{ repositories(first: 100) { edges { node { name findings(first: 20) { edges { node { title severity } } } } } } }";
+    let quick = spawn_app_with(backend, |c| c.graphql.timeout_ms = 1).await;
+    let token = quick.token(&Who::ADMIN_A);
+    // The sign-in creates the tenant (a GraphQL request would already time out).
+    assert_eq!(
+        crate::auth::sso(&quick, &token).await.status().as_u16(),
+        303
+    );
+    let tenant = entities::tenants::Entity::find()
+        .one(&quick.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    quick.seed_code(tenant, "a", 1, 100, 20).await;
+    let (status, body) = quick.gql(&token, heavy, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(code(&body), "QUERY_TOO_COMPLEX");
+    assert_eq!(
+        body["errors"][0]["message"],
+        "the operation ran longer than 1 ms"
+    );
+    assert!(body.get("data").is_none(), "{body}");
+    let roomy = spawn_app(backend).await;
+    let tenant = roomy.tenant("tenant-a").await;
+    roomy.seed_code(tenant, "a", 1, 100, 20).await;
+    let token = roomy.token(&Who::ADMIN_A);
+    let (status, body) = roomy.gql(&token, heavy, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let edges = body["data"]["repositories"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 100);
+    assert_eq!(
+        edges[0]["node"]["findings"]["edges"]
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+});
