@@ -143,7 +143,8 @@ where
 
 use crate::graphql::batch::Siblings;
 use crate::graphql::errors::ApiResult;
-use crate::graphql::relay::{HasId, Listed, Page, TotalCount, keyset};
+use crate::graphql::order::Sort;
+use crate::graphql::relay::{HasId, Listed, Page, TotalCount, cursor, keyset};
 
 /// One page of a top-level list: one statement, plus one for `totalCount` when asked.
 pub async fn list_page<E>(
@@ -156,8 +157,52 @@ where
     E: EntityTrait,
     E::Model: HasId + Sync,
 {
+    unordered(&window)?;
     let rows = keyset(select.clone(), id, &window).all(db).await?;
-    let page = Page::from_rows(rows, &window, |r| r.id());
+    let page = Page::from_rows(rows, &window, |r| cursor(r.id()));
+    listed(db, select, page)
+}
+
+/// Cursors of an ordered list do not fit a list in id order.
+fn unordered(window: &Window) -> ApiResult<()> {
+    if window.after_key.is_some() || window.before_key.is_some() {
+        return Err(crate::graphql::errors::ApiError::bad_input(
+            "the cursor comes from a list in another order; start again without it",
+        ));
+    }
+    Ok(())
+}
+
+/// One page of a top-level list in `sort` order (id order without one).
+pub async fn sorted_page<E>(
+    db: &sea_orm::DatabaseConnection,
+    select: Select<E>,
+    id: E::Column,
+    sort: Option<Sort<E::Model>>,
+    window: Window,
+) -> ApiResult<Listed<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: HasId + Sync,
+{
+    let Some(sort) = sort else {
+        return list_page(db, select, id, window).await;
+    };
+    let rows = sort.apply(select.clone(), id, &window)?.all(db).await?;
+    let page = Page::from_rows(rows, &window, |r| sort.cursor(r, r.id()));
+    listed(db, select, page)
+}
+
+/// A page with its lazy total and the siblings its child lists load for.
+fn listed<E>(
+    db: &sea_orm::DatabaseConnection,
+    select: Select<E>,
+    page: Page<E::Model>,
+) -> ApiResult<Listed<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: HasId + Sync,
+{
     let siblings = Siblings::new(page.items.iter().map(|r| r.id()).collect());
     let db = db.clone();
     let total = TotalCount::new(move || {
@@ -189,9 +234,11 @@ where
     E: EntityTrait,
     E::Model: HasId + Clone + Sync,
 {
+    unordered(&window)?;
     let grouped = siblings
         .load(format!("{key}/{window:?}"), |ids| {
             let select = select.clone().filter(parent.is_in(ids.iter().copied()));
+            let window = window.clone();
             async move {
                 let grouped =
                     children_per_parent(db, select, parent, id, &window, parent_of).await?;
@@ -207,7 +254,7 @@ where
     if window.backward {
         rows.reverse();
     }
-    let page = Page::from_rows(rows, &window, |r| r.id());
+    let page = Page::from_rows(rows, &window, |r| cursor(r.id()));
     let (db, siblings) = (db.clone(), siblings.clone());
     let total = TotalCount::new(move || {
         let (db, siblings, select, key) =

@@ -4,6 +4,7 @@ use async_graphql::{Context, Object, Result};
 use entities::enums::Product;
 
 use super::inputs::{FindingFilter, OrganizationFilter, RecommendationFilter, RepositoryFilter};
+use super::order::{FindingOrder, RepositoryOrder};
 use super::types::{
     Finding, FindingConnection, Organization, OrganizationConnection, Recommendation,
     RecommendationConnection, Repository, RepositoryConnection,
@@ -43,6 +44,7 @@ impl CodeQuery {
 
     /// Repositories of every connected organization.
     #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn repositories(
         &self,
         ctx: &Context<'_>,
@@ -51,6 +53,9 @@ impl CodeQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<RepositoryFilter>,
+        #[graphql(desc = "Sort order; id order (oldest first) when omitted.")] order_by: Option<
+            RepositoryOrder,
+        >,
     ) -> Result<RepositoryConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
         let listed = state(ctx)
@@ -58,6 +63,7 @@ impl CodeQuery {
             .repositories(
                 user.tenant_id,
                 filter.unwrap_or_default(),
+                order_by.map(|o| o.sort()),
                 window(first, after, last, before)?,
             )
             .await?;
@@ -68,6 +74,7 @@ impl CodeQuery {
 
     /// Security and access findings.
     #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn findings(
         &self,
         ctx: &Context<'_>,
@@ -76,6 +83,9 @@ impl CodeQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<FindingFilter>,
+        #[graphql(desc = "Sort order; id order (oldest first) when omitted.")] order_by: Option<
+            FindingOrder,
+        >,
     ) -> Result<FindingConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
         let listed = state(ctx)
@@ -83,6 +93,7 @@ impl CodeQuery {
             .findings(
                 user.tenant_id,
                 filter.unwrap_or_default(),
+                order_by.map(|o| o.sort()),
                 window(first, after, last, before)?,
             )
             .await?;

@@ -6,9 +6,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select}
 use uuid::Uuid;
 
 use super::inputs::{FindingFilter, OrganizationFilter, RecommendationFilter, RepositoryFilter};
-use crate::db::{list_page, name_contains, nested_page, one_of_tenant, to_one};
+use crate::db::{list_page, name_contains, nested_page, one_of_tenant, sorted_page, to_one};
 use crate::graphql::batch::Siblings;
 use crate::graphql::errors::{ApiError, ApiResult};
+use crate::graphql::order::Sort;
 use crate::graphql::relay::{Listed, Window, expect_id};
 
 #[derive(Clone)]
@@ -86,20 +87,22 @@ impl CodeService {
         &self,
         tenant: Uuid,
         filter: RepositoryFilter,
+        order: Option<Sort<repositories::Model>>,
         window: Window,
     ) -> ApiResult<Listed<repositories::Model>> {
         let select = repository_select(tenant, &filter)?;
-        list_page(&self.db, select, repositories::Column::Id, window).await
+        sorted_page(&self.db, select, repositories::Column::Id, order, window).await
     }
 
     pub async fn findings(
         &self,
         tenant: Uuid,
         filter: FindingFilter,
+        order: Option<Sort<findings::Model>>,
         window: Window,
     ) -> ApiResult<Listed<findings::Model>> {
         let select = finding_select(tenant, &filter)?;
-        list_page(&self.db, select, findings::Column::Id, window).await
+        sorted_page(&self.db, select, findings::Column::Id, order, window).await
     }
 
     pub async fn recommendations(

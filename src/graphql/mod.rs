@@ -4,6 +4,7 @@ pub mod batch;
 pub mod errors;
 pub mod limits;
 pub mod node;
+pub mod order;
 pub mod persisted;
 pub mod relay;
 pub mod scalars;

@@ -43,24 +43,51 @@ pub fn expect_id(id: &ID, expected: &str) -> ApiResult<Uuid> {
     Ok(uuid)
 }
 
-fn cursor(id: Uuid) -> String {
+pub(crate) fn cursor(id: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(format!("c:{id}"))
 }
 
-fn decode_cursor(raw: &str) -> ApiResult<Uuid> {
+/// The cursor of a row in a list ordered by `field`: its sort value and its id (the tie-break).
+pub(crate) fn sorted_cursor(field: &str, value: &serde_json::Value, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("s:{field}:{value}:{id}"))
+}
+
+/// Where an ordered cursor points: the sort field's name and value.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SortKey {
+    pub field: String,
+    /// The value as JSON text.
+    pub value: String,
+}
+
+fn decode_cursor(raw: &str) -> ApiResult<(Uuid, Option<SortKey>)> {
     let bad = || ApiError::bad_input(format!("{raw:?} is not a valid cursor"));
     let text =
         String::from_utf8(URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
-    let id = text.strip_prefix("c:").ok_or_else(bad)?;
-    Uuid::parse_str(id).map_err(|_| bad())
+    if let Some(id) = text.strip_prefix("c:") {
+        return Ok((Uuid::parse_str(id).map_err(|_| bad())?, None));
+    }
+    let rest = text.strip_prefix("s:").ok_or_else(bad)?;
+    let (field, rest) = rest.split_once(':').ok_or_else(bad)?;
+    let (value, id) = rest.rsplit_once(':').ok_or_else(bad)?;
+    let key = SortKey {
+        field: field.to_string(),
+        value: serde_json::from_str::<serde_json::Value>(value)
+            .map_err(|_| bad())?
+            .to_string(),
+    };
+    Ok((Uuid::parse_str(id).map_err(|_| bad())?, Some(key)))
 }
 
 /// The validated slice of a list a client asked for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Window {
     pub limit: u64,
     pub after: Option<Uuid>,
     pub before: Option<Uuid>,
+    /// The sort values of `after` / `before` when the cursors come from an ordered list.
+    pub after_key: Option<SortKey>,
+    pub before_key: Option<SortKey>,
     /// `last` was given: the page is the end of the range, read backwards.
     pub backward: bool,
 }
@@ -83,10 +110,14 @@ pub fn window(
             "page size must be 1 to {MAX_PAGE}, not {size}"
         )));
     }
+    let after = after.as_deref().map(decode_cursor).transpose()?;
+    let before = before.as_deref().map(decode_cursor).transpose()?;
     Ok(Window {
         limit: size as u64,
-        after: after.as_deref().map(decode_cursor).transpose()?,
-        before: before.as_deref().map(decode_cursor).transpose()?,
+        after: after.as_ref().map(|c| c.0),
+        before: before.as_ref().map(|c| c.0),
+        after_key: after.and_then(|c| c.1),
+        before_key: before.and_then(|c| c.1),
         backward,
     })
 }
@@ -108,11 +139,13 @@ pub struct PageInfo {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub info: PageInfo,
+    /// Each item's cursor, in item order.
+    pub cursors: Vec<String>,
 }
 
 impl<T> Page<T> {
     /// Builds a page from rows read in the window's direction (`limit + 1` at most).
-    pub fn from_rows(mut rows: Vec<T>, window: &Window, id_of: impl Fn(&T) -> Uuid) -> Self {
+    pub fn from_rows(mut rows: Vec<T>, window: &Window, cursor_of: impl Fn(&T) -> String) -> Self {
         let more = rows.len() as u64 > window.limit;
         rows.truncate(window.limit as usize);
         if window.backward {
@@ -123,17 +156,18 @@ impl<T> Page<T> {
         } else {
             (more, window.after.is_some())
         };
+        let cursors: Vec<String> = rows.iter().map(cursor_of).collect();
         let info = PageInfo {
             has_next_page,
             has_previous_page,
-            start_cursor: rows.first().map(|r| cursor(id_of(r))),
-            end_cursor: rows.last().map(|r| cursor(id_of(r))),
+            start_cursor: cursors.first().cloned(),
+            end_cursor: cursors.last().cloned(),
         };
-        Page { items: rows, info }
-    }
-
-    pub fn cursors(&self, id_of: impl Fn(&T) -> Uuid) -> Vec<String> {
-        self.items.iter().map(|r| cursor(id_of(r))).collect()
+        Page {
+            items: rows,
+            info,
+            cursors,
+        }
     }
 }
 
@@ -269,7 +303,7 @@ macro_rules! connection {
                 node: impl Fn(T, $crate::graphql::batch::Siblings) -> $node,
             ) -> Self {
                 let siblings = listed.siblings;
-                let cursors = listed.page.cursors(|r| r.id());
+                let cursors = listed.page.cursors;
                 let edges = listed
                     .page
                     .items

@@ -6,6 +6,7 @@ use entities::enums::Product;
 use super::credentials::types::JobCredentials;
 
 use super::inputs::{AgentFilter, JobFilter, ProjectFilter};
+use super::order::JobOrder;
 use super::rules::operator;
 use super::types::{Agent, AgentConnection, Job, JobConnection, Project, ProjectConnection};
 use crate::auth::Principal;
@@ -68,6 +69,7 @@ impl MigrateQuery {
 
     /// Migration jobs of every project.
     #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
+    #[allow(clippy::too_many_arguments)] // one per GraphQL argument
     async fn jobs(
         &self,
         ctx: &Context<'_>,
@@ -76,6 +78,9 @@ impl MigrateQuery {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<JobFilter>,
+        #[graphql(desc = "Sort order; id order (oldest first) when omitted.")] order_by: Option<
+            JobOrder,
+        >,
     ) -> Result<JobConnection> {
         let user = principal(ctx).product_user(Product::Migrate)?;
         let listed = state(ctx)
@@ -83,6 +88,7 @@ impl MigrateQuery {
             .jobs(
                 user.tenant_id,
                 filter.unwrap_or_default(),
+                order_by.map(|o| o.sort()),
                 window(first, after, last, before)?,
             )
             .await?;

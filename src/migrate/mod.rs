@@ -9,6 +9,7 @@ pub mod jobs;
 pub mod mutations;
 pub mod notifications;
 pub mod offline;
+pub mod order;
 pub mod payloads;
 pub mod projects;
 pub mod reports;

@@ -6,9 +6,10 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select}
 use uuid::Uuid;
 
 use super::inputs::{AgentFilter, JobFilter, ProjectFilter};
-use crate::db::{list_page, name_contains, nested_page, one_of_tenant, to_one};
+use crate::db::{list_page, name_contains, nested_page, one_of_tenant, sorted_page, to_one};
 use crate::graphql::batch::Siblings;
 use crate::graphql::errors::{ApiError, ApiResult};
+use crate::graphql::order::Sort;
 use crate::graphql::relay::{Listed, Window, expect_id};
 
 #[derive(Clone)]
@@ -74,15 +75,11 @@ impl MigrateService {
         &self,
         tenant: Uuid,
         filter: JobFilter,
+        order: Option<Sort<jobs::Model>>,
         window: Window,
     ) -> ApiResult<Listed<jobs::Model>> {
-        list_page(
-            &self.db,
-            job_select(tenant, &filter)?,
-            jobs::Column::Id,
-            window,
-        )
-        .await
+        let select = job_select(tenant, &filter)?;
+        sorted_page(&self.db, select, jobs::Column::Id, order, window).await
     }
 
     /// A project's jobs, loaded once for every project on the page.
