@@ -327,7 +327,7 @@ async fn run() -> anyhow::Result<()> {
         let created = api
             .gql(
                 "mutation($i: CreateJobInput!) { createJob(input: $i) { job { id } } }",
-                json!({ "i": { "projectId": project, "kind": "MAILBOX", "name": format!("job {n}"), "agentId": agent } }),
+                json!({ "i": { "projectId": project, "kind": "MAILBOX", "name": format!("job {n}"), "agentId": agent, "config": {} } }),
             )
             .await?;
         let id = created["createJob"]["job"]["id"]

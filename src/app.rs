@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::AuthService;
 use crate::code::CodeService;
 use crate::code::backups::BackupService;
+use crate::code::scans::ScanService;
 use crate::config::Config;
 use crate::db::{self, StatementCounter};
 use crate::graphql::{GatewaySchema, build_schema};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub tenancy: TenancyService,
     pub code: CodeService,
     pub backups: BackupService,
+    /// Scanner uploads (SARIF, CycloneDX) into findings.
+    pub scans: ScanService,
     pub migrate: MigrateService,
     /// Migrate's write side: projects, agents (keys, heartbeats), jobs (reports, commands).
     pub projects: ProjectService,
@@ -84,6 +87,7 @@ impl AppState {
             tenancy: TenancyService::new(db.clone()),
             code: CodeService::new(db.clone()),
             backups: BackupService::new(db.clone(), bus_wake.clone()),
+            scans: ScanService::new(db.clone(), bus_wake.clone(), config.scan_max_bytes),
             migrate: MigrateService::new(db.clone()),
             projects: ProjectService::new(db.clone()),
             agents: AgentService::new(db.clone(), bus_wake.clone(), live.clone()),

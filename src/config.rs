@@ -29,6 +29,8 @@ pub struct Config {
     /// Timer schedule overrides by name (a six-field cron expression, or `off`); they win over
     /// `SCHEDULE_<NAME>` and the table in `jobs`. Empty from the environment; tests fill it.
     pub schedules: HashMap<String, String>,
+    /// `SCAN_MAX_BYTES`: the largest scanner document accepted (SARIF, CycloneDX).
+    pub scan_max_bytes: usize,
     /// Notes for the operator printed at start-up (generated secrets and the like).
     pub notices: Vec<String>,
 }
@@ -140,6 +142,9 @@ pub struct IntegrationsConfig {
 /// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
 /// redacted; this is our default.)
 pub const DEFAULT_SES_FROM_ADDRESS: &str = "notifications@theonestack.com";
+
+/// 5 MiB: a large monorepo's SBOM with vulnerabilities stays well under it.
+pub const DEFAULT_SCAN_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 pub const AZURE_LOGIN_URL: &str = "https://login.microsoftonline.com";
 pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.net";
@@ -353,6 +358,7 @@ impl Config {
             encryption_key,
             graphql,
             integrations: IntegrationsConfig::from_env()?,
+            scan_max_bytes: parse_var("SCAN_MAX_BYTES", DEFAULT_SCAN_MAX_BYTES)?,
             schedules: HashMap::new(),
             notices,
         })

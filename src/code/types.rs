@@ -51,7 +51,7 @@ pub enum Lifecycle {
 pub enum FindingKind {
     /// A secret committed to the repository.
     SecretDetected,
-    /// A vulnerable dependency.
+    /// A vulnerability: a vulnerable dependency (SBOM scan) or a code-scanning result.
     Vulnerability,
     /// An access-audit problem (see `accessIssue`).
     AccessIssue,

@@ -14,6 +14,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
+use crate::code::scans::graphql::ScanMutation;
 use crate::config::GraphqlLimits;
 use crate::integrations::actions::CodeActionsMutation;
 use crate::integrations::graphql::IntegrationsQuery;
@@ -43,6 +44,7 @@ pub struct Query(
 pub struct Mutation(
     TenancyMutation,
     CodeMutation,
+    ScanMutation,
     CodeActionsMutation,
     SyncMutation,
     ProbeMutation,

@@ -6,6 +6,7 @@ pub mod graphql;
 pub mod health;
 pub mod metrics;
 pub mod playground;
+pub mod scans;
 pub mod ws;
 
 use axum::Router;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
             "/api/agent/jobs/{id}/credentials",
             get(credentials::job_credentials),
         )
+        .route("/api/code/repositories/{id}/scans", post(scans::upload))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

@@ -96,6 +96,7 @@ pub fn test_config(dir: PathBuf, database_url: Option<String>) -> Config {
         persisted_operations: stack_gateway::graphql::persisted::Mode::Automatic,
         integrations: IntegrationsConfig::default(),
         schedules: Default::default(),
+        scan_max_bytes: stack_gateway::config::DEFAULT_SCAN_MAX_BYTES,
         notices: vec![],
     }
 }

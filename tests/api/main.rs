@@ -24,6 +24,7 @@ mod psa;
 mod psa_failures;
 mod queue;
 mod replicas;
+mod scans;
 mod schema;
 mod subscriptions;
 mod tenancy;

@@ -1,0 +1,107 @@
+//! `ingestScan`: one service call. Large documents go through the REST endpoint (see
+//! docs/scans.md): the GraphQL request body is capped by `GRAPHQL_MAX_BODY_BYTES`.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use entities::enums::Product;
+
+use super::{ScanFormat, ScanSummary};
+use crate::code::types::Repository;
+use crate::graphql::batch::Siblings;
+use crate::graphql::relay::expect_id;
+use crate::graphql::{principal, state};
+
+/// Input of `ingestScan`.
+#[derive(InputObject)]
+pub struct IngestScanInput {
+    /// The repository the scan ran on.
+    pub repository_id: ID,
+    /// The document's format.
+    pub format: ScanFormat,
+    /// The scanner's output, as JSON text.
+    pub document: String,
+    /// Whether the scan covered the whole repository: then findings of the same tools that it
+    /// no longer reports are resolved.
+    #[graphql(default = true)]
+    pub full_scan: bool,
+}
+
+/// What one ingestion did.
+#[derive(SimpleObject)]
+pub struct ScanResult {
+    /// The document's format.
+    pub format: ScanFormat,
+    /// The scanner (the first, when a SARIF log holds runs of several tools).
+    pub tool: String,
+    /// Every scanner of the document.
+    pub tools: Vec<String>,
+    /// Findings seen for the first time.
+    pub created: i64,
+    /// Findings seen before whose details changed, or that were resolved and are back.
+    pub updated: i64,
+    /// Findings seen before, as they were.
+    pub unchanged: i64,
+    /// Open findings of the same tools this full scan no longer reports, now resolved.
+    pub resolved: i64,
+    /// Secrets that were not in the previous scan (each announced on the Bus once).
+    pub new_secrets: i64,
+    /// The repository, with its recomputed health and debt scores.
+    pub repository: Repository,
+}
+
+impl From<ScanSummary> for ScanResult {
+    fn from(s: ScanSummary) -> Self {
+        ScanResult {
+            format: s.format,
+            tool: s.tools.first().cloned().unwrap_or_default(),
+            tools: s.tools,
+            created: s.created,
+            updated: s.updated,
+            unchanged: s.unchanged,
+            resolved: s.resolved,
+            new_secrets: s.new_secrets,
+            repository: Repository {
+                siblings: Siblings::single(s.repository.id),
+                row: s.repository,
+            },
+        }
+    }
+}
+
+/// Result of `ingestScan`.
+#[derive(SimpleObject)]
+pub struct IngestScanPayload {
+    /// Summary of the ingestion.
+    pub scan: ScanResult,
+}
+
+#[derive(Default)]
+pub struct ScanMutation;
+
+#[Object]
+impl ScanMutation {
+    /// Ingests a scanner's SARIF 2.1.0 or CycloneDX document into a repository's findings
+    /// (technicians and admins); a secret not in the previous scan emits
+    /// `code.security.new_secret_detected`. Documents over the GraphQL body limit go to
+    /// `POST /api/code/repositories/{id}/scans`.
+    async fn ingest_scan(
+        &self,
+        ctx: &Context<'_>,
+        input: IngestScanInput,
+    ) -> Result<IngestScanPayload> {
+        let user = principal(ctx).product_user(Product::Code)?;
+        let repository = expect_id(&input.repository_id, "Repository")?;
+        let summary = state(ctx)
+            .scans
+            .ingest(
+                user,
+                repository,
+                input.format,
+                input.document.as_bytes(),
+                input.full_scan,
+            )
+            .await?;
+        Ok(IngestScanPayload {
+            scan: summary.into(),
+        })
+    }
+}
