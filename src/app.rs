@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::AuthService;
 use crate::code::CodeService;
 use crate::code::backups::BackupService;
+use crate::code::providers::ProviderService;
 use crate::config::Config;
 use crate::db::{self, StatementCounter};
 use crate::graphql::{GatewaySchema, build_schema};
@@ -39,6 +40,8 @@ pub struct AppState {
     pub tenancy: TenancyService,
     pub code: CodeService,
     pub backups: BackupService,
+    /// Connect Organization: provider connections, discovery, access audit.
+    pub providers: ProviderService,
     pub migrate: MigrateService,
     /// Migrate's write side: projects, agents (keys, heartbeats), jobs (reports, commands).
     pub projects: ProjectService,
@@ -82,6 +85,12 @@ impl AppState {
             tenancy: TenancyService::new(db.clone()),
             code: CodeService::new(db.clone()),
             backups: BackupService::new(db.clone(), bus_wake.clone()),
+            providers: ProviderService::new(
+                db.clone(),
+                upstream.clone(),
+                SecretBox::new(&config.encryption_key),
+                bus_wake.clone(),
+            ),
             migrate: MigrateService::new(db.clone()),
             projects: ProjectService::new(db.clone()),
             agents: AgentService::new(db.clone(), bus_wake.clone(), live.clone()),

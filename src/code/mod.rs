@@ -3,6 +3,7 @@
 pub mod backups;
 pub mod graphql;
 pub mod inputs;
+pub mod providers;
 pub mod service;
 pub mod types;
 

@@ -12,6 +12,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
+use crate::code::providers::graphql::ProviderMutation;
 use crate::config::GraphqlLimits;
 use crate::integrations::actions::CodeActionsMutation;
 use crate::integrations::graphql::IntegrationsQuery;
@@ -41,6 +42,7 @@ pub struct Query(
 pub struct Mutation(
     TenancyMutation,
     CodeMutation,
+    ProviderMutation,
     CodeActionsMutation,
     SyncMutation,
     ProbeMutation,
