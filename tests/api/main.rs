@@ -18,6 +18,7 @@ mod limits;
 mod migrate_read;
 mod notifications;
 mod probe;
+mod providers;
 mod psa;
 mod psa_failures;
 mod queue;
