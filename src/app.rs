@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use crate::auth::AuthService;
 use crate::code::CodeService;
 use crate::code::backups::BackupService;
+use crate::code::providers::ProviderService;
 use crate::code::scans::ScanService;
 use crate::config::Config;
 use crate::db::{self, StatementCounter};
@@ -42,6 +43,8 @@ pub struct AppState {
     pub backups: BackupService,
     /// Scanner uploads (SARIF, CycloneDX) into findings.
     pub scans: ScanService,
+    /// Connect Organization: provider connections, discovery, access audit.
+    pub providers: ProviderService,
     pub migrate: MigrateService,
     /// Migrate's write side: projects, agents (keys, heartbeats), jobs (reports, commands).
     pub projects: ProjectService,
@@ -88,6 +91,12 @@ impl AppState {
             code: CodeService::new(db.clone()),
             backups: BackupService::new(db.clone(), bus_wake.clone()),
             scans: ScanService::new(db.clone(), bus_wake.clone(), config.scan_max_bytes),
+            providers: ProviderService::new(
+                db.clone(),
+                upstream.clone(),
+                SecretBox::new(&config.encryption_key),
+                bus_wake.clone(),
+            ),
             migrate: MigrateService::new(db.clone()),
             projects: ProjectService::new(db.clone()),
             agents: AgentService::new(db.clone(), bus_wake.clone(), live.clone()),

@@ -137,6 +137,13 @@ pub struct IntegrationsConfig {
     pub azure_login_url: String,
     /// Blob endpoint of an account (`AZURE_BLOB_URL_TEMPLATE`); `{account}` is replaced.
     pub azure_blob_url_template: String,
+    /// The GitHub App organizations are connected through (`GITHUB_APP_ID`).
+    pub github_app_id: String,
+    /// Its private key, PEM (`GITHUB_APP_PRIVATE_KEY`, or a file named by
+    /// `GITHUB_APP_PRIVATE_KEY_FILE`); checked at start-up, never logged.
+    pub github_app_private_key: Option<String>,
+    /// GitHub's REST API base (`GITHUB_API_URL`), overridable for tests and GHES.
+    pub github_api_url: String,
 }
 
 /// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
@@ -148,6 +155,9 @@ pub const DEFAULT_SCAN_MAX_BYTES: usize = 5 * 1024 * 1024;
 
 pub const AZURE_LOGIN_URL: &str = "https://login.microsoftonline.com";
 pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.net";
+/// The One Code's GitHub App (seed 000).
+pub const GITHUB_APP_ID: &str = "3034314";
+pub const GITHUB_API_URL: &str = "https://api.github.com";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -183,6 +193,9 @@ impl Default for IntegrationsConfig {
             azure_client_secret: None,
             azure_login_url: AZURE_LOGIN_URL.into(),
             azure_blob_url_template: AZURE_BLOB_URL_TEMPLATE.into(),
+            github_app_id: GITHUB_APP_ID.into(),
+            github_app_private_key: None,
+            github_api_url: GITHUB_API_URL.into(),
         }
     }
 }
@@ -230,8 +243,42 @@ impl IntegrationsConfig {
             azure_client_secret: var("AZURE_CLIENT_SECRET"),
             azure_login_url: azure_url("AZURE_LOGIN_URL", AZURE_LOGIN_URL)?,
             azure_blob_url_template: azure_url("AZURE_BLOB_URL_TEMPLATE", AZURE_BLOB_URL_TEMPLATE)?,
+            github_app_id: match var("GITHUB_APP_ID") {
+                Some(id) if id.trim().parse::<u64>().is_err() => {
+                    bail!("GITHUB_APP_ID must be the numeric App ID (it is {id:?})")
+                }
+                Some(id) => id.trim().to_string(),
+                None => GITHUB_APP_ID.into(),
+            },
+            github_app_private_key: github_private_key()?,
+            github_api_url: {
+                let url = var("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API_URL.into());
+                url::Url::parse(&url)
+                    .map_err(|e| anyhow::anyhow!("GITHUB_API_URL is not a URL: {e}"))?;
+                url.trim_end_matches('/').to_string()
+            },
         })
     }
+}
+
+/// `GITHUB_APP_PRIVATE_KEY` (PEM; `\n` escapes allowed for one-line variables) or the file
+/// `GITHUB_APP_PRIVATE_KEY_FILE` names. A key that does not parse stops start-up.
+fn github_private_key() -> anyhow::Result<Option<String>> {
+    let (name, pem) = match (
+        var("GITHUB_APP_PRIVATE_KEY"),
+        var("GITHUB_APP_PRIVATE_KEY_FILE"),
+    ) {
+        (Some(pem), _) => ("GITHUB_APP_PRIVATE_KEY", pem.replace("\\n", "\n")),
+        (None, Some(path)) => (
+            "GITHUB_APP_PRIVATE_KEY_FILE",
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("GITHUB_APP_PRIVATE_KEY_FILE: reading {path}"))?,
+        ),
+        (None, None) => return Ok(None),
+    };
+    crate::code::providers::github::app_jwt(&pem, GITHUB_APP_ID, chrono::Utc::now())
+        .map_err(|e| anyhow::anyhow!("{name} is not usable: {e}"))?;
+    Ok(Some(pem))
 }
 
 /// An Azure endpoint override: a URL (the blob template must name `{account}`), no trailing `/`.

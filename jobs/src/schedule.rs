@@ -21,7 +21,7 @@ impl Schedules {
         ("integration-probes", "0 */5 * * * *"),
         ("credentials-expiring-check", "0 0 8 * * *"),
         ("notification-retry", "0 */5 * * * *"),
-        ("repository-rediscovery", "0 45 */12 * * *"),
+        ("repository-rediscovery", "0 */15 * * * *"),
         ("agent-offline-detection", "30 * * * * *"),
     ];
 

@@ -4,6 +4,7 @@ pub mod backups;
 pub mod graphql;
 pub mod inputs;
 pub mod order;
+pub mod providers;
 pub mod scans;
 pub mod service;
 pub mod types;

@@ -139,6 +139,19 @@ impl Organization {
     async fn connected_at(&self) -> Option<DateTime<Utc>> {
         self.row.connected_at
     }
+    /// When its repositories were last discovered.
+    async fn last_discovered_at(&self) -> Option<DateTime<Utc>> {
+        self.row.last_discovered_at
+    }
+    /// When a failed organization is tried again (the provider's rate-limit reset, or a
+    /// backoff).
+    async fn next_retry_at(&self) -> Option<DateTime<Utc>> {
+        self.row.next_retry_at
+    }
+    /// The provider's base permission for members (GitHub `default_repository_permission`).
+    async fn base_permission(&self) -> Option<&str> {
+        self.row.base_permission.as_deref()
+    }
     /// The organization's repositories.
     #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
     async fn repositories(

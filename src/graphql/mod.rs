@@ -14,6 +14,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
+use crate::code::providers::graphql::ProviderMutation;
 use crate::code::scans::graphql::ScanMutation;
 use crate::config::GraphqlLimits;
 use crate::integrations::actions::CodeActionsMutation;
@@ -45,6 +46,7 @@ pub struct Mutation(
     TenancyMutation,
     CodeMutation,
     ScanMutation,
+    ProviderMutation,
     CodeActionsMutation,
     SyncMutation,
     ProbeMutation,

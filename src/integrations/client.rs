@@ -108,6 +108,21 @@ impl UpstreamClient {
         build: impl Fn(&reqwest::Client) -> RequestBuilder,
         explain: impl Fn(StatusCode, &str) -> Option<ApiError>,
     ) -> ApiResult<Response> {
+        self.send_inspected(integration, retry, build, |status, _, body| {
+            explain(status, body)
+        })
+        .await
+    }
+
+    /// `send_explained`, where `explain` also sees the answer's headers (rate-limit headers
+    /// such as GitHub's `x-ratelimit-remaining` / `x-ratelimit-reset`).
+    pub async fn send_inspected(
+        &self,
+        integration: Integration,
+        retry: Retry,
+        build: impl Fn(&reqwest::Client) -> RequestBuilder,
+        explain: impl Fn(StatusCode, &reqwest::header::HeaderMap, &str) -> Option<ApiError>,
+    ) -> ApiResult<Response> {
         self.require(integration)?;
         let attempts = if retry == Retry::Safe {
             self.attempts
@@ -127,9 +142,10 @@ impl UpstreamClient {
                 Ok(response) => {
                     let status = response.status();
                     let wait = retry_after(&response);
+                    let headers = response.headers().clone();
                     let body = response.text().await.unwrap_or_default();
                     tracing::warn!(integration = label, %status, body = %truncate(&body), "upstream answered with an error");
-                    match explain(status, &body) {
+                    match explain(status, &headers, &body) {
                         Some(error) => Failure::Final(error),
                         None => classify(label, status, wait),
                     }

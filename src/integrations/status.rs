@@ -14,10 +14,12 @@ pub enum Integration {
     Ses,
     /// Azure Storage credential vending (Migrate projects' connected accounts).
     Azure,
+    /// GitHub, through the GitHub App (connected organizations' discovery and access audit).
+    Github,
 }
 
 impl Integration {
-    pub const ALL: [Integration; 8] = [
+    pub const ALL: [Integration; 9] = [
         Integration::Hub,
         Integration::Psa,
         Integration::Crm,
@@ -26,6 +28,7 @@ impl Integration {
         Integration::Bus,
         Integration::Ses,
         Integration::Azure,
+        Integration::Github,
     ];
 
     /// The key stored in `integration_health`.
@@ -39,6 +42,7 @@ impl Integration {
             Integration::Bus => "bus",
             Integration::Ses => "ses",
             Integration::Azure => "azure",
+            Integration::Github => "github",
         }
     }
 
@@ -53,6 +57,7 @@ impl Integration {
             Integration::Bus => "The One Bus",
             Integration::Ses => "AWS SES",
             Integration::Azure => "Azure Storage",
+            Integration::Github => "GitHub",
         }
     }
 
@@ -95,6 +100,7 @@ impl Integration {
                 v("AZURE_CLIENT_ID", &c.azure_client_id),
                 v("AZURE_CLIENT_SECRET", &c.azure_client_secret),
             ],
+            Integration::Github => vec![v("GITHUB_APP_PRIVATE_KEY", &c.github_app_private_key)],
         }
     }
 

@@ -31,6 +31,8 @@ pub enum IntegrationName {
     Ses,
     /// Azure Storage: OAuth connections of Migrate projects and SAS vending.
     Azure,
+    /// GitHub, through the GitHub App: organizations' discovery and access audit.
+    Github,
 }
 
 /// Connection state of an integration.

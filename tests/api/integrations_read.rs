@@ -61,7 +61,7 @@ both!(
             find("BUS")["missingVariables"],
             json!(["BUS_API_URL", "BUS_INTEGRATION_KEY"])
         );
-        assert_eq!(list.len(), 8);
+        assert_eq!(list.len(), 9);
         // Empty lists answer with empty pages.
         let (_, body) = app.gql(&token, "{ psaLinks(first: 5) { totalCount } crmOpportunities(first: 5) { totalCount } cmdbSyncRuns(first: 5) { totalCount } billingReports(first: 5) { totalCount } events(first: 5) { totalCount } }", json!({})).await;
         assert!(body.get("errors").is_none(), "{body}");

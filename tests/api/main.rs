@@ -20,6 +20,7 @@ mod notifications;
 mod ordering;
 mod persisted;
 mod probe;
+mod providers;
 mod psa;
 mod psa_failures;
 mod queue;

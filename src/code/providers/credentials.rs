@@ -1,0 +1,93 @@
+//! An organization's provider credentials, sealed as one value in
+//! `organizations.credentials_encrypted`: for GitHub the installation id and the current
+//! installation token with its expiry. Shared through the database, so every replica reuses the
+//! same token until it is close to expiry.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::github::AccessToken;
+use crate::graphql::errors::{ApiError, ApiResult};
+use crate::secrets::SecretBox;
+
+/// A token with less than this left is replaced before use.
+pub const REFRESH_MARGIN_MINUTES: i64 = 5;
+/// Sealed credentials start with this, so no other sealed value passes for them.
+const PURPOSE: &str = "provider-credentials:v1:";
+
+#[derive(Serialize, Deserialize)]
+pub struct Credentials {
+    pub installation_id: i64,
+    pub token: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("installation_id", &self.installation_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Credentials {
+    pub fn github(installation_id: i64, token: &AccessToken) -> Self {
+        Credentials {
+            installation_id,
+            token: Some(token.token.clone()),
+            expires_at: Some(token.expires_at),
+        }
+    }
+
+    /// The stored token, if it still has more than the margin left at `now`.
+    pub fn fresh_token(&self, now: DateTime<Utc>) -> Option<&str> {
+        let expires = self.expires_at?;
+        (expires - TimeDelta::minutes(REFRESH_MARGIN_MINUTES) > now)
+            .then_some(self.token.as_deref())
+            .flatten()
+    }
+
+    pub fn seal(&self, secrets: &SecretBox) -> String {
+        let json = serde_json::to_string(self).expect("credentials serialize");
+        secrets.seal(&format!("{PURPOSE}{json}"))
+    }
+
+    pub fn open(secrets: &SecretBox, sealed: &str) -> ApiResult<Self> {
+        let plain = secrets
+            .open(sealed)
+            .map_err(|e| ApiError::Internal(e.context("opening provider credentials")))?;
+        let json = plain
+            .strip_prefix(PURPOSE)
+            .ok_or_else(|| anyhow::anyhow!("sealed value is not provider credentials"))?;
+        Ok(serde_json::from_str(json).map_err(anyhow::Error::from)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_reused_until_the_margin() {
+        let now = Utc::now();
+        let creds = Credentials {
+            installation_id: 7,
+            token: Some("ghs_x".into()),
+            expires_at: Some(now + TimeDelta::minutes(6)),
+        };
+        assert_eq!(creds.fresh_token(now), Some("ghs_x"));
+        assert_eq!(creds.fresh_token(now + TimeDelta::minutes(2)), None);
+        let secrets = SecretBox::new(&[1u8; 32]);
+        let sealed = creds.seal(&secrets);
+        assert!(!sealed.contains("ghs_x"));
+        assert_eq!(
+            Credentials::open(&secrets, &sealed)
+                .unwrap()
+                .installation_id,
+            7
+        );
+        assert!(Credentials::open(&secrets, &secrets.seal("other")).is_err());
+        assert!(!format!("{creds:?}").contains("ghs_x"));
+    }
+}

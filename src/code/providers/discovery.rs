@@ -1,0 +1,261 @@
+//! Discovery: the provider's list of repositories applied to ours in one transaction (the caller
+//! fetched every page first, so a failed page writes nothing). Repositories are matched by the
+//! provider's id (renames follow), then by name; new ones emit `code.repo.discovered`; ones the
+//! provider no longer lists get `missing_since` and are never deleted.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entities::enums::{Lifecycle, OrgStatus};
+use entities::{organizations, repositories};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::github::{OrgInfo, Repo};
+use super::provider_name;
+use crate::graphql::errors::ApiResult;
+use crate::integrations::bus::{
+    self,
+    events::{OrgConnected, RepoDiscovered},
+};
+
+/// What `apply` changed.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Applied {
+    pub new: usize,
+    pub missing: usize,
+}
+
+/// Writes a connected organization (a new row, or a disconnected/failed one connected again)
+/// and `code.org.connected`, which goes before the `code.repo.discovered` events it announces.
+pub async fn connect(
+    txn: &DatabaseTransaction,
+    org: organizations::Model,
+    exists: bool,
+) -> ApiResult<organizations::Model> {
+    // Every column written, on insert and on the update of a reconnected row alike.
+    let row = organizations::ActiveModel::from(org).reset_all();
+    let org = if exists {
+        organizations::Entity::update(row).exec(txn).await?
+    } else {
+        organizations::Entity::insert(row)
+            .exec_with_returning(txn)
+            .await?
+    };
+    let event = OrgConnected {
+        org_id: org.id,
+        provider: provider_name(org.provider).into(),
+        org_login: org.login.clone(),
+        repo_count: org.repo_count as i64,
+    };
+    bus::enqueue(txn, org.tenant_id, &event).await?;
+    Ok(org)
+}
+
+/// The organization after a successful listing: connected, error cleared, counts and details
+/// refreshed. `None` when it was disconnected meanwhile (nothing is written then).
+pub async fn refresh_org(
+    txn: &DatabaseTransaction,
+    org: &organizations::Model,
+    info: Option<OrgInfo>,
+    repo_count: usize,
+    now: DateTime<Utc>,
+) -> ApiResult<Option<organizations::Model>> {
+    let mut row = organizations::ActiveModel {
+        status: Set(OrgStatus::Connected),
+        status_error: Set(None),
+        next_retry_at: Set(None),
+        repo_count: Set(repo_count as i32),
+        last_discovered_at: Set(Some(now)),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    if let Some(info) = info {
+        row.name = Set(info.name.unwrap_or_else(|| info.login.clone()));
+        row.base_permission = Set(info.default_repository_permission);
+    }
+    let changed = organizations::Entity::update_many()
+        .set(row)
+        .filter(organizations::Column::Id.eq(org.id))
+        .filter(organizations::Column::Status.ne(OrgStatus::Disconnected))
+        .exec(txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(organizations::Entity::find_by_id(org.id).one(txn).await?)
+}
+
+/// Applies the provider's list to the organization's repositories.
+pub async fn apply(
+    txn: &DatabaseTransaction,
+    org: &organizations::Model,
+    listed: &[Repo],
+    now: DateTime<Utc>,
+) -> ApiResult<Applied> {
+    let known = repositories::Entity::find()
+        .filter(repositories::Column::TenantId.eq(org.tenant_id))
+        .filter(repositories::Column::OrganizationId.eq(org.id))
+        .order_by_asc(repositories::Column::Id)
+        .all(txn)
+        .await?;
+    let by_external: HashMap<&str, &repositories::Model> = known
+        .iter()
+        .filter_map(|r| r.external_id.as_deref().map(|e| (e, r)))
+        .collect();
+    let by_name: HashMap<&str, &repositories::Model> =
+        known.iter().map(|r| (r.name.as_str(), r)).collect();
+    let mut seen = HashSet::new();
+    let mut applied = Applied::default();
+    for repo in listed {
+        let external = repo.id.to_string();
+        let matched = by_external
+            .get(external.as_str())
+            .or_else(|| by_name.get(repo.name.as_str()))
+            .copied()
+            .filter(|r| seen.insert(r.id));
+        match matched {
+            Some(row) => update(txn, row, repo, now).await?,
+            None => {
+                if insert(txn, org, repo, now).await? {
+                    applied.new += 1;
+                }
+            }
+        }
+    }
+    for row in known.iter().filter(|r| !seen.contains(&r.id)) {
+        if row.missing_since.is_none() {
+            let mark = repositories::ActiveModel {
+                id: Set(row.id),
+                missing_since: Set(Some(now)),
+                updated_at: Set(now),
+                ..Default::default()
+            };
+            repositories::Entity::update(mark).exec(txn).await?;
+        }
+        applied.missing += 1;
+    }
+    Ok(applied)
+}
+
+/// The repositories the access audit looks at: listed at the last discovery and not archived.
+pub async fn auditable(
+    db: &impl ConnectionTrait,
+    org: &organizations::Model,
+) -> ApiResult<Vec<repositories::Model>> {
+    Ok(repositories::Entity::find()
+        .filter(repositories::Column::TenantId.eq(org.tenant_id))
+        .filter(repositories::Column::OrganizationId.eq(org.id))
+        .filter(repositories::Column::MissingSince.is_null())
+        .filter(repositories::Column::Archived.eq(false))
+        .order_by_asc(repositories::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The provider's languages added to what we already know of the stack (kept in order).
+fn tech_stack(known: &Value, repo: &Repo) -> Value {
+    let mut stack: Vec<String> = serde_json::from_value(known.clone()).unwrap_or_default();
+    if let Some(language) = &repo.language
+        && !stack.iter().any(|s| s.eq_ignore_ascii_case(language))
+    {
+        stack.push(language.clone());
+    }
+    serde_json::json!(stack)
+}
+
+fn visibility(repo: &Repo) -> String {
+    repo.visibility
+        .clone()
+        .unwrap_or_else(|| if repo.private { "private" } else { "public" }.into())
+}
+
+async fn update(
+    txn: &DatabaseTransaction,
+    row: &repositories::Model,
+    repo: &Repo,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let changed = repositories::ActiveModel {
+        id: Set(row.id),
+        name: Set(repo.name.clone()),
+        full_name: Set(repo.full_name.clone()),
+        url: Set(repo.html_url.clone()),
+        default_branch: Set(repo.default_branch.clone()),
+        visibility: Set(Some(visibility(repo))),
+        archived: Set(repo.archived),
+        tech_stack: Set(tech_stack(&row.tech_stack, repo)),
+        last_commit_at: Set(repo.pushed_at.or(row.last_commit_at)),
+        // Someone may have said where the application runs: the provider only fills a gap.
+        hosting_platform: Set(row.hosting_platform.clone().or(Some("github".into()))),
+        external_id: Set(Some(repo.id.to_string())),
+        missing_since: Set(None),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    repositories::Entity::update(changed).exec(txn).await?;
+    Ok(())
+}
+
+/// Inserts a new repository and its `code.repo.discovered`; `false` when a concurrent run
+/// inserted it first (no second event).
+async fn insert(
+    txn: &DatabaseTransaction,
+    org: &organizations::Model,
+    repo: &Repo,
+    now: DateTime<Utc>,
+) -> ApiResult<bool> {
+    let id = Uuid::now_v7();
+    let row = repositories::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(org.tenant_id),
+        organization_id: Set(org.id),
+        client_id: Set(org.client_id),
+        name: Set(repo.name.clone()),
+        full_name: Set(repo.full_name.clone()),
+        url: Set(repo.html_url.clone()),
+        default_branch: Set(repo.default_branch.clone()),
+        visibility: Set(Some(visibility(repo))),
+        archived: Set(repo.archived),
+        app_type: Set(None),
+        tech_stack: Set(tech_stack(&Value::Array(vec![]), repo)),
+        health_score: Set(None),
+        debt_score: Set(None),
+        last_commit_at: Set(repo.pushed_at),
+        commit_frequency: Set(None),
+        hosting_platform: Set(Some("github".into())),
+        data_classification: Set(None),
+        lifecycle: Set(Lifecycle::Active),
+        external_id: Set(Some(repo.id.to_string())),
+        missing_since: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    let inserted = repositories::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([
+                repositories::Column::OrganizationId,
+                repositories::Column::Name,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    let event = RepoDiscovered {
+        repo_id: id,
+        org_id: org.id,
+        provider: provider_name(org.provider).into(),
+        repo_name: repo.name.clone(),
+    };
+    bus::enqueue(txn, org.tenant_id, &event).await?;
+    Ok(true)
+}

@@ -1,0 +1,130 @@
+//! Connect Organization mutations: one service call each.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use entities::enums::Product;
+
+use super::RunOutcome;
+use crate::code::types::Organization;
+use crate::graphql::batch::Siblings;
+use crate::graphql::relay::expect_id;
+use crate::graphql::{principal, state};
+
+/// Input of `connectGithubOrganization`.
+#[derive(InputObject)]
+pub struct ConnectGithubOrganizationInput {
+    /// The id of the GitHub App's installation on the organization (GitHub sends it to the
+    /// app's setup URL as `installation_id`).
+    pub installation_id: ID,
+}
+
+/// Input of `disconnectOrganization` and `rediscoverOrganization`.
+#[derive(InputObject)]
+pub struct OrganizationInput {
+    /// The organization.
+    pub organization_id: ID,
+}
+
+/// What a discovery and access audit run found.
+#[derive(SimpleObject)]
+pub struct DiscoveryResult {
+    /// Repositories the provider lists now.
+    pub repositories: i32,
+    /// Repositories seen for the first time (each announced as `code.repo.discovered`).
+    pub new_repositories: i32,
+    /// Known repositories the provider no longer lists (marked with `missingSince`).
+    pub missing_repositories: i32,
+    /// Open access findings after the audit.
+    pub open_access_findings: i32,
+    /// Access findings the audit resolved.
+    pub resolved_access_findings: i32,
+}
+
+impl From<RunOutcome> for DiscoveryResult {
+    fn from(o: RunOutcome) -> Self {
+        DiscoveryResult {
+            repositories: o.repositories as i32,
+            new_repositories: o.new as i32,
+            missing_repositories: o.missing as i32,
+            open_access_findings: o.audit.open as i32,
+            resolved_access_findings: o.audit.resolved as i32,
+        }
+    }
+}
+
+/// Result of `connectGithubOrganization` and `rediscoverOrganization`.
+#[derive(SimpleObject)]
+pub struct DiscoverOrganizationPayload {
+    /// The organization (status `ERROR` with `statusError` when the audit failed).
+    pub organization: Organization,
+    /// What the run found.
+    pub discovery: DiscoveryResult,
+}
+
+/// Result of `disconnectOrganization`.
+#[derive(SimpleObject)]
+pub struct DisconnectOrganizationPayload {
+    /// The organization, now `DISCONNECTED`; its repositories and findings are kept.
+    pub organization: Organization,
+}
+
+fn view(row: entities::organizations::Model) -> Organization {
+    Organization {
+        siblings: Siblings::single(row.id),
+        row,
+    }
+}
+
+#[derive(Default)]
+pub struct ProviderMutation;
+
+#[Object]
+impl ProviderMutation {
+    /// Connects a GitHub organization through the GitHub App installation (tenant admins):
+    /// discovers its repositories, audits access, emits `code.org.connected` and one
+    /// `code.repo.discovered` per repository.
+    async fn connect_github_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectGithubOrganizationInput,
+    ) -> Result<DiscoverOrganizationPayload> {
+        let user = principal(ctx).product_user(Product::Code)?;
+        let (row, outcome) = state(ctx)
+            .providers
+            .connect_github(user, input.installation_id.as_str())
+            .await?;
+        Ok(DiscoverOrganizationPayload {
+            organization: view(row),
+            discovery: outcome.into(),
+        })
+    }
+
+    /// Disconnects an organization (tenant admins): forgets its credentials and stops
+    /// discovery; repositories and findings stay. Emits `code.org.disconnected`.
+    async fn disconnect_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: OrganizationInput,
+    ) -> Result<DisconnectOrganizationPayload> {
+        let user = principal(ctx).product_user(Product::Code)?;
+        let id = expect_id(&input.organization_id, "Organization")?;
+        let row = state(ctx).providers.disconnect(user, id).await?;
+        Ok(DisconnectOrganizationPayload {
+            organization: view(row),
+        })
+    }
+
+    /// Discovers an organization's repositories and audits access now (tenant admins).
+    async fn rediscover_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: OrganizationInput,
+    ) -> Result<DiscoverOrganizationPayload> {
+        let user = principal(ctx).product_user(Product::Code)?;
+        let id = expect_id(&input.organization_id, "Organization")?;
+        let (row, outcome) = state(ctx).providers.rediscover(user, id).await?;
+        Ok(DiscoverOrganizationPayload {
+            organization: view(row),
+            discovery: outcome.into(),
+        })
+    }
+}

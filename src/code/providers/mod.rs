@@ -1,0 +1,423 @@
+//! Connect Organization: source-control providers, discovery of their repositories, and the
+//! access audit. GitHub (the GitHub App) is implemented; GitLab and Azure DevOps are not yet
+//! (docs/providers.md). Flows, mappings and failure handling: docs/providers.md.
+
+pub mod audit;
+pub mod credentials;
+pub mod discovery;
+pub mod github;
+pub mod graphql;
+pub mod task;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entities::enums::{OrgStatus, Product, Provider};
+use entities::organizations;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::auth::User;
+use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::integrations::bus::{self, events::OrgDisconnected};
+use crate::integrations::client::UpstreamClient;
+use crate::secrets::SecretBox;
+use credentials::Credentials;
+use github::{Github, GithubError};
+
+pub use task::register;
+
+/// A connected organization is discovered again when its last discovery is this old.
+pub const REDISCOVER_AFTER_HOURS: i64 = 6;
+/// Retry delay after a failure GitHub gave no time for (5xx, unreachable).
+pub const RETRY_UNAVAILABLE_MINUTES: i64 = 15;
+/// Retry delay after the installation or the app was refused (an admin must act; we still look).
+pub const RETRY_AUTH_FAILED_HOURS: i64 = 6;
+
+/// What one discovery (and audit) run found.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RunOutcome {
+    pub repositories: usize,
+    pub new: usize,
+    pub missing: usize,
+    pub audit: audit::Tally,
+}
+
+#[derive(Clone)]
+pub struct ProviderService {
+    db: DatabaseConnection,
+    github: Github,
+    secrets: SecretBox,
+    bus_wake: std::sync::Arc<tokio::sync::Notify>,
+}
+
+fn admin_of_code(user: &User) -> ApiResult<()> {
+    if !user.products.contains(&Product::Code) {
+        return Err(ApiError::forbidden(
+            "your Hub user has no access to The One Code",
+        ));
+    }
+    if !user.is_admin() {
+        return Err(ApiError::forbidden("only a tenant admin may do this"));
+    }
+    Ok(())
+}
+
+impl ProviderService {
+    pub fn new(
+        db: DatabaseConnection,
+        upstream: UpstreamClient,
+        secrets: SecretBox,
+        bus_wake: std::sync::Arc<tokio::sync::Notify>,
+    ) -> Self {
+        ProviderService {
+            db,
+            github: Github::new(upstream),
+            secrets,
+            bus_wake,
+        }
+    }
+
+    /// `connectGithubOrganization`: reads the installation, discovers its repositories and
+    /// writes the organization, its repositories and the events in one transaction; then audits.
+    pub async fn connect_github(
+        &self,
+        user: &User,
+        installation: &str,
+    ) -> ApiResult<(organizations::Model, RunOutcome)> {
+        admin_of_code(user)?;
+        let installation_id: i64 = installation
+            .trim()
+            .parse()
+            .ok()
+            .filter(|id| *id > 0)
+            .ok_or_else(|| {
+                ApiError::bad_input("installationId must be a GitHub installation id")
+            })?;
+        let found = self
+            .github
+            .installation(installation_id)
+            .await
+            .map_err(|e| e.error)?;
+        let login = found.account.login.clone();
+        let existing = organizations::Entity::find()
+            .filter(organizations::Column::TenantId.eq(user.tenant_id))
+            .filter(organizations::Column::Provider.eq(Provider::Github))
+            .filter(organizations::Column::Login.eq(&login))
+            .one(&self.db)
+            .await?;
+        if existing
+            .as_ref()
+            .is_some_and(|o| o.status == OrgStatus::Connected)
+        {
+            return Err(ApiError::new(
+                Code::Conflict,
+                format!("the GitHub organization {login} is already connected"),
+            ));
+        }
+        let minted = self
+            .github
+            .mint_token(installation_id)
+            .await
+            .map_err(|e| e.error)?;
+        let is_org = found.account.kind != "User";
+        let info = if is_org {
+            Some(
+                self.github
+                    .org(&minted.token, &login)
+                    .await
+                    .map_err(|e| e.error)?,
+            )
+        } else {
+            None
+        };
+        let repos = self
+            .github
+            .repositories(&minted.token)
+            .await
+            .map_err(|e| e.error)?;
+        let sealed = Credentials::github(installation_id, &minted).seal(&self.secrets);
+        let now = Utc::now();
+        let org = organizations::Model {
+            id: existing.as_ref().map_or_else(Uuid::now_v7, |o| o.id),
+            tenant_id: user.tenant_id,
+            client_id: existing.as_ref().and_then(|o| o.client_id),
+            provider: Provider::Github,
+            name: info
+                .as_ref()
+                .and_then(|i| i.name.clone())
+                .unwrap_or_else(|| login.clone()),
+            login: info.as_ref().map_or(login, |i| i.login.clone()),
+            external_id: Some(found.account.id.to_string()),
+            status: OrgStatus::Connected,
+            status_error: None,
+            base_permission: info.and_then(|i| i.default_repository_permission),
+            credentials_encrypted: Some(sealed),
+            repo_count: repos.len() as i32,
+            connected_at: Some(now),
+            last_discovered_at: Some(now),
+            next_retry_at: None,
+            created_at: existing.as_ref().map_or(now, |o| o.created_at),
+            updated_at: now,
+        };
+        let txn = self.db.begin().await?;
+        let org = discovery::connect(&txn, org, existing.is_some()).await?;
+        let found = discovery::apply(&txn, &org, &repos, now).await?;
+        txn.commit().await?;
+        self.bus_wake.notify_one();
+        let mut outcome = RunOutcome {
+            repositories: repos.len(),
+            new: found.new,
+            missing: found.missing,
+            ..Default::default()
+        };
+        let org = match self.audit(&org, &minted.token).await {
+            Ok(tally) => {
+                outcome.audit = tally;
+                org
+            }
+            Err(error) => self.record_failure(&org, &error).await?,
+        };
+        Ok((org, outcome))
+    }
+
+    /// `disconnectOrganization`: forgets the credentials and stops discovery; repositories and
+    /// findings stay. A second disconnect changes nothing and emits nothing.
+    pub async fn disconnect(&self, user: &User, id: Uuid) -> ApiResult<organizations::Model> {
+        admin_of_code(user)?;
+        let txn = self.db.begin().await?;
+        let org = organizations::Entity::find_by_id(id)
+            .filter(organizations::Column::TenantId.eq(user.tenant_id))
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        if org.status == OrgStatus::Disconnected {
+            return Ok(org);
+        }
+        let row = organizations::ActiveModel {
+            id: Set(org.id),
+            status: Set(OrgStatus::Disconnected),
+            status_error: Set(None),
+            credentials_encrypted: Set(None),
+            next_retry_at: Set(None),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        };
+        let org = organizations::Entity::update(row).exec(&txn).await?;
+        let event = OrgDisconnected {
+            org_id: org.id,
+            provider: provider_name(org.provider).into(),
+            org_login: org.login.clone(),
+        };
+        bus::enqueue(&txn, org.tenant_id, &event).await?;
+        txn.commit().await?;
+        self.bus_wake.notify_one();
+        Ok(org)
+    }
+
+    /// `rediscoverOrganization`: discovery and audit now. A provider failure is recorded on the
+    /// organization (error state, retry time) and returned.
+    pub async fn rediscover(
+        &self,
+        user: &User,
+        id: Uuid,
+    ) -> ApiResult<(organizations::Model, RunOutcome)> {
+        admin_of_code(user)?;
+        let org = organizations::Entity::find_by_id(id)
+            .filter(organizations::Column::TenantId.eq(user.tenant_id))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ApiError::not_found("organization"))?;
+        self.run(&org).await
+    }
+
+    /// The timer: every organization that is due (connected and not discovered for
+    /// `REDISCOVER_AFTER_HOURS`, or in error with its retry time passed). Returns how many ran
+    /// and how many failed; failures are recorded on the organizations.
+    pub async fn tick(&self, now: DateTime<Utc>) -> ApiResult<(usize, usize)> {
+        use organizations::Column as C;
+        let stale = now - TimeDelta::hours(REDISCOVER_AFTER_HOURS);
+        let due = organizations::Entity::find()
+            .filter(C::Provider.eq(Provider::Github))
+            .filter(C::CredentialsEncrypted.is_not_null())
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(C::Status.eq(OrgStatus::Connected))
+                            .add(
+                                Condition::any()
+                                    .add(C::LastDiscoveredAt.is_null())
+                                    .add(C::LastDiscoveredAt.lte(stale)),
+                            ),
+                    )
+                    .add(
+                        Condition::all().add(C::Status.eq(OrgStatus::Error)).add(
+                            Condition::any()
+                                .add(C::NextRetryAt.is_null())
+                                .add(C::NextRetryAt.lte(now)),
+                        ),
+                    ),
+            )
+            .all(&self.db)
+            .await?;
+        let mut failed = 0;
+        for org in &due {
+            if let Err(error) = self.run(org).await {
+                failed += 1;
+                tracing::warn!(org = %org.id, code = error.code().as_str(), message = error.message(), "rediscovery failed");
+            }
+        }
+        Ok((due.len(), failed))
+    }
+
+    /// One run on a known organization: token (reused until close to expiry), discovery in one
+    /// transaction, then the audit.
+    async fn run(
+        &self,
+        org: &organizations::Model,
+    ) -> ApiResult<(organizations::Model, RunOutcome)> {
+        if org.status == OrgStatus::Disconnected || org.credentials_encrypted.is_none() {
+            return Err(ApiError::new(
+                Code::Conflict,
+                "the organization is disconnected: connect it again",
+            ));
+        }
+        if org.provider != Provider::Github {
+            return Err(ApiError::new(
+                Code::IntegrationNotConfigured,
+                "only GitHub organizations can be discovered so far",
+            ));
+        }
+        match self.discover(org).await {
+            Ok(done) => Ok(done),
+            Err(error) => {
+                self.record_failure(org, &error).await?;
+                Err(error.error)
+            }
+        }
+    }
+
+    async fn discover(
+        &self,
+        org: &organizations::Model,
+    ) -> Result<(organizations::Model, RunOutcome), GithubError> {
+        let token = self.token(org).await?;
+        // A personal account's installation has no organization (GitHub answers 404).
+        let info = match self.github.org(&token, &org.login).await {
+            Ok(info) => Some(info),
+            Err(e) if e.error.code() == Code::UpstreamRejected => None,
+            Err(e) => return Err(e),
+        };
+        let repos = self.github.repositories(&token).await?;
+        let now = Utc::now();
+        let txn = self.db.begin().await.map_err(ApiError::from)?;
+        let Some(current) = discovery::refresh_org(&txn, org, info, repos.len(), now).await? else {
+            return Err(ApiError::new(
+                Code::Conflict,
+                "the organization was disconnected while it was being discovered",
+            )
+            .into());
+        };
+        let found = discovery::apply(&txn, &current, &repos, now).await?;
+        txn.commit().await.map_err(ApiError::from)?;
+        self.bus_wake.notify_one();
+        let audit = self.audit(&current, &token).await?;
+        Ok((
+            current,
+            RunOutcome {
+                repositories: repos.len(),
+                new: found.new,
+                missing: found.missing,
+                audit,
+            },
+        ))
+    }
+
+    /// The installation token: the stored one while it has more than five minutes left, else
+    /// a new one, stored sealed (never in plain text, never logged).
+    async fn token(&self, org: &organizations::Model) -> Result<String, GithubError> {
+        let sealed = org.credentials_encrypted.as_deref().unwrap_or_default();
+        let mut creds = Credentials::open(&self.secrets, sealed)?;
+        if let Some(token) = creds.fresh_token(Utc::now()) {
+            return Ok(token.to_string());
+        }
+        let minted = self.github.mint_token(creds.installation_id).await?;
+        creds.token = Some(minted.token.clone());
+        creds.expires_at = Some(minted.expires_at);
+        organizations::Entity::update_many()
+            .col_expr(
+                organizations::Column::CredentialsEncrypted,
+                sea_orm::sea_query::Expr::value(creds.seal(&self.secrets)),
+            )
+            .filter(organizations::Column::Id.eq(org.id))
+            .filter(organizations::Column::Status.ne(OrgStatus::Disconnected))
+            .exec(&self.db)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(minted.token)
+    }
+
+    async fn audit(
+        &self,
+        org: &organizations::Model,
+        token: &str,
+    ) -> Result<audit::Tally, GithubError> {
+        let repos = discovery::auditable(&self.db, org).await?;
+        let desired = audit::collect(&self.github, token, org, &repos).await?;
+        Ok(audit::apply(&self.db, org, &repos, desired).await?)
+    }
+
+    /// The organization goes to `error` with the reason and the retry time (GitHub's reset time
+    /// when it gave one, else a backoff). A refused token is forgotten so the next run mints one.
+    async fn record_failure(
+        &self,
+        org: &organizations::Model,
+        failure: &GithubError,
+    ) -> ApiResult<organizations::Model> {
+        let now = Utc::now();
+        let error = &failure.error;
+        let retry_at = failure.retry_at.unwrap_or_else(|| match error.code() {
+            Code::UpstreamAuthFailed => now + TimeDelta::hours(RETRY_AUTH_FAILED_HOURS),
+            _ => now + TimeDelta::minutes(RETRY_UNAVAILABLE_MINUTES),
+        });
+        if error.code() == Code::Conflict {
+            return Ok(org.clone());
+        }
+        let mut row = organizations::ActiveModel {
+            status: Set(OrgStatus::Error),
+            status_error: Set(Some(error.message().to_string())),
+            next_retry_at: Set(Some(retry_at)),
+            updated_at: Set(now),
+            ..Default::default()
+        };
+        if error.code() == Code::UpstreamAuthFailed
+            && let Some(sealed) = org.credentials_encrypted.as_deref()
+            && let Ok(mut creds) = Credentials::open(&self.secrets, sealed)
+        {
+            creds.token = None;
+            creds.expires_at = None;
+            row.credentials_encrypted = Set(Some(creds.seal(&self.secrets)));
+        }
+        organizations::Entity::update_many()
+            .set(row)
+            .filter(organizations::Column::Id.eq(org.id))
+            .filter(organizations::Column::Status.ne(OrgStatus::Disconnected))
+            .exec(&self.db)
+            .await?;
+        Ok(organizations::Entity::find_by_id(org.id)
+            .one(&self.db)
+            .await?
+            .unwrap_or_else(|| org.clone()))
+    }
+}
+
+/// The provider as the events name it.
+pub fn provider_name(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Github => "github",
+        Provider::Gitlab => "gitlab",
+        Provider::AzureDevops => "azure_devops",
+    }
+}

@@ -1,0 +1,631 @@
+//! Connect Organization (GitHub App): connect, discovery across pages, rediscovery, the access
+//! audit, token reuse and refresh, provider failures, tenancy and roles — against a GitHub fake.
+
+mod github_fake;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entities::{organizations, repositories};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use stack_gateway::code::providers::credentials::Credentials;
+use uuid::Uuid;
+use wiremock::ResponseTemplate;
+
+use crate::both;
+use crate::helpers::{Backend, TestApp, Who, code, spawn_app_with};
+use github_fake::{Shared, pairs, repo};
+
+const CONNECT: &str = "mutation($i: ID!) { connectGithubOrganization(input: { installationId: $i }) {
+    organization { id login name provider status statusError repoCount basePermission nextRetryAt lastDiscoveredAt }
+    discovery { repositories newRepositories missingRepositories openAccessFindings resolvedAccessFindings } } }";
+const REDISCOVER: &str = "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
+    organization { id status statusError repoCount nextRetryAt }
+    discovery { repositories newRepositories missingRepositories openAccessFindings resolvedAccessFindings } } }";
+const DISCONNECT: &str =
+    "mutation($o: ID!) { disconnectOrganization(input: { organizationId: $o }) {
+    organization { id status statusError } } }";
+const REPOS: &str = "{ repositories(first: 50) { edges { node { name fullName url defaultBranch
+    visibility archived techStack lastCommitAt hostingPlatform lifecycle missingSince } } } }";
+const FINDINGS: &str =
+    "{ findings(first: 50, filter: { kind: ACCESS_ISSUE }) { totalCount edges { node {
+    id accessIssue severity status title tool resolvedAt repository { name } } } } }";
+const ORG: &str = "query($o: ID!) { node(id: $o) { ... on Organization { status statusError nextRetryAt repoCount } } }";
+
+async fn app_with_github(backend: Backend) -> (TestApp, wiremock::MockServer, Shared) {
+    let (server, state) = github_fake::start().await;
+    let uri = server.uri();
+    let app = spawn_app_with(backend, move |c| {
+        c.integrations.github_api_url = uri;
+        c.integrations.github_app_private_key = Some(github_fake::PRIVATE_KEY.into());
+        // The tests run the timer's handler themselves.
+        c.schedules
+            .insert("repository-rediscovery".into(), "off".into());
+    })
+    .await;
+    (app, server, state)
+}
+
+async fn connect(app: &TestApp, token: &str) -> Value {
+    let (_, body) = app
+        .gql(
+            token,
+            CONNECT,
+            json!({ "i": github_fake::INSTALLATION.to_string() }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    body["data"]["connectGithubOrganization"].clone()
+}
+
+/// Outbox events of `kind`, oldest first.
+async fn events(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
+    let (_, body) = app
+        .gql(
+            token,
+            "{ events(first: 100) { edges { node { type payload } } } }",
+            json!({}),
+        )
+        .await;
+    body["data"]["events"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["type"] == kind)
+        .map(|e| e["node"]["payload"].clone())
+        .collect()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+async fn repos(app: &TestApp, token: &str) -> Vec<Value> {
+    let (_, body) = app.gql(token, REPOS, json!({})).await;
+    let mut list: Vec<Value> = body["data"]["repositories"]["edges"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect();
+    list.sort_by_key(|r| r["name"].as_str().unwrap().to_string());
+    list
+}
+
+async fn org_row(app: &TestApp) -> organizations::Model {
+    organizations::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Makes the stored installation token expire in `minutes`.
+async fn expire_token_in(app: &TestApp, minutes: i64) {
+    let org = org_row(app).await;
+    let mut creds = Credentials::open(
+        &app.state.secrets,
+        org.credentials_encrypted.as_deref().unwrap(),
+    )
+    .unwrap();
+    creds.expires_at = Some(Utc::now() + TimeDelta::minutes(minutes));
+    organizations::Entity::update(organizations::ActiveModel {
+        id: Set(org.id),
+        credentials_encrypted: Set(Some(creds.seal(&app.state.secrets))),
+        ..Default::default()
+    })
+    .exec(&app.state.db)
+    .await
+    .unwrap();
+}
+
+both!(
+    connect_discovers_every_page_and_rediscovery_marks_missing,
+    |backend| async move {
+        let (app, server, fake) = app_with_github(backend).await;
+        let token = app.token(&Who::ADMIN_A);
+        let done = connect(&app, &token).await;
+        let org = &done["organization"];
+        assert_eq!(org["login"], "acme");
+        assert_eq!(org["name"], "Acme Corp");
+        assert_eq!(org["provider"], "GITHUB");
+        assert_eq!(org["status"], "CONNECTED");
+        assert_eq!(org["repoCount"], 3);
+        assert_eq!(org["basePermission"], "read");
+        assert!(org["lastDiscoveredAt"].is_string());
+        assert_eq!(done["discovery"]["newRepositories"], 3);
+        let org_id = org["id"].as_str().unwrap().to_string();
+        // Both pages were read (page 2 through the `Link` header).
+        let received = server.received_requests().await.unwrap();
+        assert!(
+            received
+                .iter()
+                .any(|r| r.url.path() == "/installation/repositories"
+                    && r.url.query().unwrap_or("").contains("page=2"))
+        );
+
+        let list = repos(&app, &token).await;
+        assert_eq!(list.len(), 3);
+        assert_eq!(
+            list[0],
+            json!({ "name": "api", "fullName": "acme/api", "url": "https://github.com/acme/api",
+                "defaultBranch": "main", "visibility": "private", "archived": false,
+                "techStack": ["Rust"], "lastCommitAt": "2026-11-20T08:30:00+00:00",
+                "hostingPlatform": "github", "lifecycle": "ACTIVE", "missingSince": null })
+        );
+        assert_eq!(list[1]["archived"], true);
+        assert_eq!(list[1]["techStack"], json!([]));
+        assert_eq!(list[2]["techStack"], json!(["TypeScript"]));
+
+        // Events: code.org.connected with the seed's fields, one code.repo.discovered per repo.
+        let connected = events(&app, &token, "code.org.connected").await;
+        assert_eq!(connected.len(), 1);
+        assert_eq!(
+            keys(&connected[0]),
+            ["org_id", "org_login", "provider", "repo_count"]
+        );
+        assert_eq!(connected[0]["provider"], "github");
+        assert_eq!(connected[0]["org_login"], "acme");
+        assert_eq!(connected[0]["repo_count"], 3);
+        let discovered = events(&app, &token, "code.repo.discovered").await;
+        assert_eq!(discovered.len(), 3);
+        assert_eq!(
+            keys(&discovered[0]),
+            ["org_id", "provider", "repo_id", "repo_name"]
+        );
+        assert_eq!(discovered[0]["org_id"], connected[0]["org_id"]);
+        let mut names: Vec<&str> = discovered
+            .iter()
+            .map(|d| d["repo_name"].as_str().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["api", "legacy", "web"]);
+
+        // The token is sealed at rest.
+        let row = org_row(&app).await;
+        let sealed = row.credentials_encrypted.clone().unwrap();
+        assert!(!sealed.contains("ghs_"), "stored sealed");
+
+        // Rediscovery: `legacy` is gone, `worker` is new.
+        {
+            let mut s = fake.lock().unwrap();
+            s.repos.retain(|r| r["name"] != "legacy");
+            s.repos.push(repo(104, "worker", Some("Go"), false));
+        }
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let d = &body["data"]["rediscoverOrganization"]["discovery"];
+        assert_eq!(
+            (
+                d["repositories"].as_i64(),
+                d["newRepositories"].as_i64(),
+                d["missingRepositories"].as_i64()
+            ),
+            (Some(3), Some(1), Some(1)),
+            "{body}"
+        );
+        let list = repos(&app, &token).await;
+        assert_eq!(list.len(), 4, "nothing is deleted");
+        let legacy = list.iter().find(|r| r["name"] == "legacy").unwrap();
+        let missing_since = legacy["missingSince"].clone();
+        assert!(missing_since.is_string());
+        assert_eq!(events(&app, &token, "code.repo.discovered").await.len(), 4);
+        // Again: nothing new, the mark is kept as it was, no event.
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(
+            body["data"]["rediscoverOrganization"]["discovery"]["newRepositories"],
+            0
+        );
+        let list = repos(&app, &token).await;
+        assert_eq!(
+            list.iter().find(|r| r["name"] == "legacy").unwrap()["missingSince"],
+            missing_since
+        );
+        assert_eq!(events(&app, &token, "code.repo.discovered").await.len(), 4);
+        assert_eq!(events(&app, &token, "code.org.connected").await.len(), 1);
+        // `legacy` comes back: unmarked, no second discovery event.
+        fake.lock()
+            .unwrap()
+            .repos
+            .push(repo(103, "legacy", None, true));
+        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let list = repos(&app, &token).await;
+        assert!(list.iter().find(|r| r["name"] == "legacy").unwrap()["missingSince"].is_null());
+        assert_eq!(events(&app, &token, "code.repo.discovered").await.len(), 4);
+
+        // One token served all four runs; one close to expiry is replaced and stored sealed.
+        assert_eq!(fake.lock().unwrap().minted.len(), 1);
+        expire_token_in(&app, 3).await;
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(fake.lock().unwrap().minted.len(), 2);
+        let creds = Credentials::open(
+            &app.state.secrets,
+            org_row(&app)
+                .await
+                .credentials_encrypted
+                .as_deref()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            creds.token.as_deref(),
+            Some(fake.lock().unwrap().minted[1].as_str())
+        );
+        assert!(creds.expires_at.unwrap() > Utc::now() + TimeDelta::minutes(50));
+        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(
+            fake.lock().unwrap().minted.len(),
+            2,
+            "the new token is reused"
+        );
+    }
+);
+
+both!(
+    access_audit_reports_three_kinds_and_resolves_fixed_ones,
+    |backend| async move {
+        let (app, _server, fake) = app_with_github(backend).await;
+        {
+            let mut s = fake.lock().unwrap();
+            s.no_2fa = vec!["mallory".into()];
+            s.outside = vec!["olga".into(), "fresh".into()];
+            s.direct.insert(
+                "api".into(),
+                pairs(&[
+                    ("dave", "admin"),
+                    ("olga", "write"),
+                    ("fresh", "read"),
+                    ("erin", "read"),
+                ]),
+            );
+            s.teams.insert(
+                "api".into(),
+                pairs(&[("platform", "push"), ("readers", "pull")]),
+            );
+            s.all.insert(
+                "api".into(),
+                pairs(&[("mallory", "write"), ("dave", "admin"), ("olga", "write")]),
+            );
+            s.all.insert("web".into(), pairs(&[("mallory", "read")]));
+            s.commits
+                .insert("olga".into(), Utc::now() - TimeDelta::days(200));
+            s.commits
+                .insert("fresh".into(), Utc::now() - TimeDelta::days(3));
+        }
+        let token = app.token(&Who::ADMIN_A);
+        let done = connect(&app, &token).await;
+        assert_eq!(done["discovery"]["openAccessFindings"], 5, "{done}");
+        let org_id = done["organization"]["id"].as_str().unwrap().to_string();
+        let findings = |body: &Value| -> Vec<Value> {
+            body["data"]["findings"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["node"].clone())
+                .collect()
+        };
+        let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
+        let list = findings(&body);
+        let summary = |list: &[Value]| -> Vec<String> {
+            let mut s: Vec<String> = list
+                .iter()
+                .map(|f| {
+                    format!(
+                        "{} {} {} {} {}",
+                        f["repository"]["name"].as_str().unwrap(),
+                        f["accessIssue"].as_str().unwrap(),
+                        f["severity"].as_str().unwrap(),
+                        f["status"].as_str().unwrap(),
+                        f["title"].as_str().unwrap()
+                    )
+                })
+                .collect();
+            s.sort();
+            s
+        };
+        assert_eq!(
+            summary(&list),
+            [
+                "api MISSING_2FA HIGH OPEN mallory has write access to api without two-factor authentication",
+                "api ORPHANED_ACCESS MEDIUM OPEN Outside collaborator olga inactive on api",
+                "api PERMISSION_DRIFT HIGH OPEN dave has admin on api, above the base permission (read)",
+                "api PERMISSION_DRIFT MEDIUM OPEN team platform has push on api, above the base permission (read)",
+                "web MISSING_2FA MEDIUM OPEN mallory has read access to web without two-factor authentication",
+            ].iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            "{body}"
+        );
+        assert!(list.iter().all(|f| f["tool"] == "github-access-audit"));
+        let dave = list
+            .iter()
+            .find(|f| f["title"].as_str().unwrap().starts_with("dave"))
+            .unwrap()["id"]
+            .clone();
+
+        // A re-audit does not duplicate.
+        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
+        assert_eq!(body["data"]["findings"]["totalCount"], 5);
+
+        // Fixed: dave loses admin, mallory enrols, the team's grant goes → resolved.
+        {
+            let mut s = fake.lock().unwrap();
+            s.direct
+                .insert("api".into(), pairs(&[("dave", "read"), ("olga", "write")]));
+            s.no_2fa.clear();
+            s.teams.clear();
+        }
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let d = &body["data"]["rediscoverOrganization"]["discovery"];
+        assert_eq!(
+            (
+                d["openAccessFindings"].as_i64(),
+                d["resolvedAccessFindings"].as_i64()
+            ),
+            (Some(1), Some(4)),
+            "{body}"
+        );
+        let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
+        let list = findings(&body);
+        assert_eq!(list.len(), 5);
+        assert_eq!(
+            list.iter()
+                .filter(|f| f["status"] == "RESOLVED" && f["resolvedAt"].is_string())
+                .count(),
+            4
+        );
+        // It comes back: the same finding reopens.
+        fake.lock()
+            .unwrap()
+            .direct
+            .insert("api".into(), pairs(&[("dave", "admin"), ("olga", "write")]));
+        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
+        let list = findings(&body);
+        assert_eq!(list.len(), 5);
+        let again = list.iter().find(|f| f["id"] == dave).unwrap();
+        assert_eq!(
+            (again["status"].as_str(), again["resolvedAt"].is_null()),
+            (Some("OPEN"), true)
+        );
+    }
+);
+
+fn rate_limited(reset: DateTime<Utc>) -> ResponseTemplate {
+    ResponseTemplate::new(403)
+        .insert_header("x-ratelimit-limit", "5000")
+        .insert_header("x-ratelimit-remaining", "0")
+        .insert_header("x-ratelimit-used", "5000")
+        .insert_header("x-ratelimit-reset", reset.timestamp().to_string().as_str())
+        .set_body_json(json!({
+            "message": "API rate limit exceeded for installation ID 51234567.",
+            "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting",
+        }))
+}
+
+async fn known_repos(app: &TestApp) -> Vec<repositories::Model> {
+    repositories::Entity::find()
+        .filter(repositories::Column::MissingSince.is_null())
+        .all(&app.state.db)
+        .await
+        .unwrap()
+}
+
+both!(
+    provider_failures_leave_an_error_state_and_lose_nothing,
+    |backend| async move {
+        let (app, _server, fake) = app_with_github(backend).await;
+        let token = app.token(&Who::ADMIN_A);
+        let done = connect(&app, &token).await;
+        let org_id = done["organization"]["id"].as_str().unwrap().to_string();
+        let state_of = async |app: &TestApp| {
+            let (_, body) = app.gql(&token, ORG, json!({ "o": org_id })).await;
+            body["data"]["node"].clone()
+        };
+
+        // Rate limit: RATE_LIMITED, error state with the reset time as the retry time.
+        let reset = DateTime::from_timestamp(Utc::now().timestamp() + 1800, 0).unwrap();
+        fake.lock().unwrap().fail = Some(rate_limited(reset));
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "RATE_LIMITED", "{body}");
+        let org = state_of(&app).await;
+        assert_eq!(org["status"], "ERROR");
+        assert!(
+            org["statusError"].as_str().unwrap().contains("rate limit"),
+            "{org}"
+        );
+        assert_eq!(
+            org["nextRetryAt"]
+                .as_str()
+                .unwrap()
+                .parse::<DateTime<Utc>>()
+                .unwrap(),
+            reset
+        );
+        assert_eq!(org["repoCount"], 3);
+        assert_eq!(known_repos(&app).await.len(), 3, "nothing lost");
+        // The timer leaves it alone until the reset, then retries it and it recovers.
+        assert_eq!(app.state.providers.tick(Utc::now()).await.unwrap(), (0, 0));
+        fake.lock().unwrap().fail = None;
+        assert_eq!(
+            app.state
+                .providers
+                .tick(reset + TimeDelta::seconds(1))
+                .await
+                .unwrap(),
+            (1, 0)
+        );
+        let org = state_of(&app).await;
+        assert_eq!(
+            (
+                org["status"].as_str(),
+                org["statusError"].is_null(),
+                org["nextRetryAt"].is_null()
+            ),
+            (Some("CONNECTED"), true, true)
+        );
+
+        // 5xx: UPSTREAM_UNAVAILABLE, retried after a backoff.
+        fake.lock().unwrap().fail =
+            Some(ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"));
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
+        let org = state_of(&app).await;
+        assert_eq!(org["status"], "ERROR");
+        assert!(
+            !org["statusError"].as_str().unwrap().contains("html"),
+            "no upstream body"
+        );
+        let retry = org["nextRetryAt"]
+            .as_str()
+            .unwrap()
+            .parse::<DateTime<Utc>>()
+            .unwrap();
+        assert!(
+            retry > Utc::now() + TimeDelta::minutes(10)
+                && retry < Utc::now() + TimeDelta::minutes(20)
+        );
+        assert_eq!(known_repos(&app).await.len(), 3);
+
+        // A failing page 2 writes nothing: no repository is marked missing.
+        {
+            let mut s = fake.lock().unwrap();
+            s.fail = None;
+            s.fail_page_2 = Some(ResponseTemplate::new(500));
+        }
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
+        assert_eq!(
+            known_repos(&app).await.len(),
+            3,
+            "no half-written discovery"
+        );
+
+        // The installation is removed: the token mint answers 404 → UPSTREAM_AUTH_FAILED.
+        {
+            let mut s = fake.lock().unwrap();
+            s.fail_page_2 = None;
+            s.revoked = true;
+        }
+        expire_token_in(&app, 1).await;
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
+        let org = state_of(&app).await;
+        assert_eq!(org["status"], "ERROR");
+        assert!(
+            org["statusError"]
+                .as_str()
+                .unwrap()
+                .contains("installation was removed"),
+            "{org}"
+        );
+        assert!(org["nextRetryAt"].is_string());
+        assert_eq!(known_repos(&app).await.len(), 3);
+        assert_eq!(org_row(&app).await.repo_count, 3);
+    }
+);
+
+both!(
+    only_admins_of_the_tenant_connect_and_disconnect_keeps_data,
+    |backend| async move {
+        let (app, _server, fake) = app_with_github(backend).await;
+        let admin = app.token(&Who::ADMIN_A);
+        let technician = app.token(&Who {
+            tenant: "tenant-a",
+            sub: "tim",
+            roles: &["technician"],
+            products: &["code"],
+        });
+        let migrate_admin = app.token(&Who {
+            tenant: "tenant-a",
+            sub: "mia",
+            roles: &["admin"],
+            products: &["migrate"],
+        });
+        let install = json!({ "i": github_fake::INSTALLATION.to_string() });
+        for who in [&technician, &migrate_admin] {
+            let (_, body) = app.gql(who, CONNECT, install.clone()).await;
+            assert_eq!(code(&body), "FORBIDDEN", "{body}");
+        }
+        assert!(
+            fake.lock().unwrap().minted.is_empty(),
+            "nothing asked of GitHub"
+        );
+        let (_, body) = app
+            .gql(&admin, CONNECT, json!({ "i": "not-a-number" }))
+            .await;
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        let (_, body) = app.gql(&admin, CONNECT, json!({ "i": "999" })).await;
+        assert_eq!(
+            code(&body),
+            "UPSTREAM_AUTH_FAILED",
+            "an unknown installation: {body}"
+        );
+
+        let done = connect(&app, &admin).await;
+        let org_id = done["organization"]["id"].as_str().unwrap().to_string();
+        let (_, body) = app.gql(&admin, CONNECT, install.clone()).await;
+        assert_eq!(code(&body), "CONFLICT", "already connected");
+        for m in [REDISCOVER, DISCONNECT] {
+            let (_, body) = app.gql(&technician, m, json!({ "o": org_id })).await;
+            assert_eq!(code(&body), "FORBIDDEN");
+            let other = app.token(&Who::ADMIN_B);
+            let (_, body) = app.gql(&other, m, json!({ "o": org_id })).await;
+            assert_eq!(code(&body), "NOT_FOUND", "another tenant's organization");
+            let (_, body) = app.gql(&other, ORG, json!({ "o": org_id })).await;
+            assert!(body["data"]["node"].is_null());
+        }
+
+        // Disconnect: event, credentials forgotten, repositories kept; twice is once.
+        let (_, body) = app.gql(&admin, DISCONNECT, json!({ "o": org_id })).await;
+        assert_eq!(
+            body["data"]["disconnectOrganization"]["organization"]["status"], "DISCONNECTED",
+            "{body}"
+        );
+        let gone = events(&app, &admin, "code.org.disconnected").await;
+        assert_eq!(gone.len(), 1);
+        assert_eq!(keys(&gone[0]), ["org_id", "org_login", "provider"]);
+        assert_eq!(
+            (gone[0]["org_login"].as_str(), gone[0]["provider"].as_str()),
+            (Some("acme"), Some("github"))
+        );
+        assert_eq!(
+            gone[0]["org_id"].as_str().unwrap().parse::<Uuid>().unwrap(),
+            org_row(&app).await.id
+        );
+        assert!(org_row(&app).await.credentials_encrypted.is_none());
+        assert_eq!(known_repos(&app).await.len(), 3);
+        app.gql(&admin, DISCONNECT, json!({ "o": org_id })).await;
+        assert_eq!(events(&app, &admin, "code.org.disconnected").await.len(), 1);
+        let (_, body) = app.gql(&admin, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "CONFLICT");
+        assert_eq!(
+            app.state
+                .providers
+                .tick(Utc::now() + TimeDelta::days(1))
+                .await
+                .unwrap(),
+            (0, 0)
+        );
+
+        // Connecting again reuses the organization and its repositories.
+        let done = connect(&app, &admin).await;
+        assert_eq!(done["organization"]["id"], org_id.as_str());
+        assert_eq!(done["discovery"]["newRepositories"], 0);
+        assert_eq!(events(&app, &admin, "code.org.connected").await.len(), 2);
+        assert_eq!(events(&app, &admin, "code.repo.discovered").await.len(), 3);
+    }
+);
+
+both!(github_not_configured_is_named, |backend| async move {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.token(&Who::ADMIN_A);
+    let (_, body) = app.gql(&token, CONNECT, json!({ "i": "1" })).await;
+    assert_eq!(code(&body), "INTEGRATION_NOT_CONFIGURED", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("GITHUB_APP_PRIVATE_KEY")
+    );
+});
