@@ -59,12 +59,12 @@ async fn refresh(state: &AppState) {
 
 fn data_pool(state: &AppState) -> Option<jobs::PoolStats> {
     match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => Some(jobs::PoolStats::of(
-            state.db.get_sqlite_connection_pool(),
-        )),
-        sea_orm::DatabaseBackend::Postgres => Some(jobs::PoolStats::of(
-            state.db.get_postgres_connection_pool(),
-        )),
+        sea_orm::DatabaseBackend::Sqlite => {
+            Some(jobs::PoolStats::of(state.db.get_sqlite_connection_pool()))
+        }
+        sea_orm::DatabaseBackend::Postgres => {
+            Some(jobs::PoolStats::of(state.db.get_postgres_connection_pool()))
+        }
         _ => None,
     }
 }
@@ -72,7 +72,19 @@ fn data_pool(state: &AppState) -> Option<jobs::PoolStats> {
 fn pool(metrics: &Metrics, name: &str, stats: jobs::PoolStats) {
     let name = ("pool", name);
     let name_and = |state| [name, ("state", state)];
-    metrics.set_gauge("gateway_db_pool_connections", &name_and("open"), stats.size as f64);
-    metrics.set_gauge("gateway_db_pool_connections", &name_and("idle"), stats.idle as f64);
-    metrics.set_gauge("gateway_db_pool_connections", &name_and("max"), stats.max as f64);
+    metrics.set_gauge(
+        "gateway_db_pool_connections",
+        &name_and("open"),
+        stats.size as f64,
+    );
+    metrics.set_gauge(
+        "gateway_db_pool_connections",
+        &name_and("idle"),
+        stats.idle as f64,
+    );
+    metrics.set_gauge(
+        "gateway_db_pool_connections",
+        &name_and("max"),
+        stats.max as f64,
+    );
 }

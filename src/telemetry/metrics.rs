@@ -52,8 +52,11 @@ struct Inner {
     handle: PrometheusHandle,
     operations: Mutex<HashSet<String>>,
     /// Label sets each scrape-time gauge family had at the last scrape (to zero the vanished).
-    families: Mutex<HashMap<&'static str, HashSet<Vec<(String, String)>>>>,
+    families: Mutex<HashMap<&'static str, HashSet<LabelSet>>>,
 }
+
+/// A series' labels as (name, value) pairs.
+type LabelSet = Vec<(String, String)>;
 
 impl Default for Metrics {
     fn default() -> Self {
@@ -70,10 +73,7 @@ impl std::fmt::Debug for Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Suffix("_seconds".into()),
-                LATENCY_BUCKETS,
-            )
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
             .expect("static, non-empty buckets")
             .build_recorder();
         let handle = recorder.handle();
@@ -178,15 +178,23 @@ impl Metrics {
 
     /// Sets a whole gauge family read at scrape time: label sets present last time and missing
     /// now go to zero (a drained queue shows 0, not its last depth).
-    pub fn set_family(&self, name: &'static str, keys: &[&'static str], rows: Vec<(Vec<String>, f64)>) {
+    pub fn set_family(
+        &self,
+        name: &'static str,
+        keys: &[&'static str],
+        rows: Vec<(Vec<String>, f64)>,
+    ) {
         let mut families = self.inner.families.lock().expect("gauge families");
         let seen = families.entry(name).or_default();
-        let now: HashSet<Vec<(String, String)>> = rows
+        let now: HashSet<LabelSet> = rows
             .iter()
             .map(|(values, _)| labels_of(keys, values))
             .collect();
         for gone in seen.difference(&now) {
-            let labels: Vec<Label> = gone.iter().map(|(k, v)| Label::new(k.clone(), v.clone())).collect();
+            let labels: Vec<Label> = gone
+                .iter()
+                .map(|(k, v)| Label::new(k.clone(), v.clone()))
+                .collect();
             self.record(|| gauge!(name, labels).set(0.0));
         }
         for (values, value) in rows {
@@ -200,7 +208,7 @@ impl Metrics {
     }
 }
 
-fn labels_of(keys: &[&'static str], values: &[String]) -> Vec<(String, String)> {
+fn labels_of(keys: &[&'static str], values: &[String]) -> LabelSet {
     keys.iter()
         .zip(values)
         .map(|(k, v)| (k.to_string(), v.clone()))

@@ -25,9 +25,12 @@ pub struct Traces {
 impl Traces {
     /// The pipeline the environment asks for, or `None` when no OTLP endpoint is set.
     pub fn from_env() -> anyhow::Result<Option<Self>> {
-        let endpoint = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]
-            .into_iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
+        let endpoint = [
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+        ]
+        .into_iter()
+        .find_map(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()));
         match endpoint {
             None => Ok(None),
             Some(endpoint) => Self::build(None, endpoint).map(Some),

@@ -84,74 +84,83 @@ async fn wait_for_line(id: &str, message: &str) -> Vec<Value> {
     panic!("no log line {message:?} for {id}: {:?}", lines_of(id));
 }
 
-both!(
-    logs_and_errors_carry_the_request_id,
-    |backend| async move {
-        captured();
-        let app = spawn_app(backend).await;
-        let id = new_id();
-        let response = app
-            .client
-            .post(app.url("/graphql"))
-            .header("x-request-id", &id)
-            .header("accept", "application/graphql-response+json")
-            .json(&json!({ "query": "query Who { viewer { id } }" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.headers()["x-request-id"], id.as_str());
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(code(&body), "UNAUTHENTICATED");
-        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+both!(logs_and_errors_carry_the_request_id, |backend| async move {
+    captured();
+    let app = spawn_app(backend).await;
+    let id = new_id();
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-request-id", &id)
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "query Who { viewer { id } }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], id.as_str());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "UNAUTHENTICATED");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
 
-        let lines = wait_for_line(&id, "finished processing request").await;
-        for line in &lines {
-            let span = &line["span"];
-            assert_eq!(span["name"], "request", "{line}");
-            assert_eq!(span["request_id"], id.as_str(), "{line}");
-            assert_eq!(span["method"], "POST", "{line}");
-            assert_eq!(span["path"], "/graphql", "{line}");
-            assert_eq!(span["operation"], "Who", "{line}");
-        }
-
-        // A generated id is the same in the header and in every error of the body.
-        let (status, body) = app
-            .gql(&app.token(&Who::ADMIN_A), "{ node(id: \"bm9wZQ\") { id } }", json!({}))
-            .await;
-        assert_eq!(status, 200);
-        let errors = body["errors"].as_array().unwrap();
-        assert!(!errors.is_empty(), "{body}");
-        for error in errors {
-            let rid = error["extensions"]["requestId"].as_str().unwrap_or_default();
-            assert_eq!(rid.len(), 36, "a generated UUID in every error: {body}");
-        }
-        let response = app
-            .client
-            .post(app.url("/graphql"))
-            .header("content-type", "application/json")
-            .header("accept", "application/graphql-response+json")
-            .body(r#"{"query":"{ viewer { "}"#)
-            .send()
-            .await
-            .unwrap();
-        let header = response.headers()["x-request-id"].to_str().unwrap().to_string();
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
-        assert_eq!(body["errors"][0]["extensions"]["requestId"], header.as_str());
-        // REST-shaped errors too.
-        let response = app
-            .client
-            .post(app.url("/graphql"))
-            .header("x-request-id", &id)
-            .body("{}")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 415);
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+    let lines = wait_for_line(&id, "finished processing request").await;
+    for line in &lines {
+        let span = &line["span"];
+        assert_eq!(span["name"], "request", "{line}");
+        assert_eq!(span["request_id"], id.as_str(), "{line}");
+        assert_eq!(span["method"], "POST", "{line}");
+        assert_eq!(span["path"], "/graphql", "{line}");
+        assert_eq!(span["operation"], "Who", "{line}");
     }
-);
+
+    // A generated id is the same in the header and in every error of the body.
+    let (status, body) = app
+        .gql(
+            &app.token(&Who::ADMIN_A),
+            "{ node(id: \"bm9wZQ\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let errors = body["errors"].as_array().unwrap();
+    assert!(!errors.is_empty(), "{body}");
+    for error in errors {
+        let rid = error["extensions"]["requestId"]
+            .as_str()
+            .unwrap_or_default();
+        assert_eq!(rid.len(), 36, "a generated UUID in every error: {body}");
+    }
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(r#"{"query":"{ viewer { "}"#)
+        .send()
+        .await
+        .unwrap();
+    let header = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["requestId"],
+        header.as_str()
+    );
+    // REST-shaped errors too.
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .header("x-request-id", &id)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], id.as_str());
+});
 
 both!(
     readiness_names_the_queue_when_it_is_down,
@@ -270,14 +279,22 @@ both!(
         let (status, _) = app.gql(&token, "{ viewer { ", json!({})).await;
         assert_eq!(status, 400);
         let (_, body) = app
-            .gql(&token, "{ repositories(first: 0) { totalCount } }", json!({}))
+            .gql(
+                &token,
+                "{ repositories(first: 0) { totalCount } }",
+                json!({}),
+            )
             .await;
         assert_eq!(code(&body), "BAD_USER_INPUT");
 
         let samples = scrape(&app).await;
         let requests = "gateway_graphql_requests_total";
         assert_eq!(
-            value(&samples, requests, &[("operation", "Viewer"), ("outcome", "ok")]),
+            value(
+                &samples,
+                requests,
+                &[("operation", "Viewer"), ("outcome", "ok")]
+            ),
             Some(2.0)
         );
         assert_eq!(
@@ -292,7 +309,10 @@ both!(
             value(
                 &samples,
                 requests,
-                &[("operation", "(unknown)"), ("outcome", "GRAPHQL_PARSE_FAILED")]
+                &[
+                    ("operation", "(unknown)"),
+                    ("outcome", "GRAPHQL_PARSE_FAILED")
+                ]
             ),
             Some(1.0)
         );
@@ -350,8 +370,14 @@ both!(
         );
         assert!(value(&samples, pool, &[("pool", "data"), ("state", "open")]).unwrap() >= 1.0);
         assert!(value(&samples, pool, &[("pool", "queue"), ("state", "idle")]).is_some());
-        assert_eq!(value(&samples, "gateway_outbox_lag_seconds", &[]), Some(0.0));
-        assert_eq!(value(&samples, "gateway_outbox_undelivered", &[]), Some(0.0));
+        assert_eq!(
+            value(&samples, "gateway_outbox_lag_seconds", &[]),
+            Some(0.0)
+        );
+        assert_eq!(
+            value(&samples, "gateway_outbox_undelivered", &[]),
+            Some(0.0)
+        );
         assert_eq!(value(&samples, "gateway_ws_connections", &[]), None);
     }
 );
@@ -426,8 +452,12 @@ both!(
         // A subscription on a graphql-transport-ws connection.
         let mut ws = ws_client::connect(&app, &[]).await.unwrap();
         ws.init(json!({ "token": app.token(&Who::ADMIN_A) })).await;
-        ws.subscribe("a", "subscription { agentStatus { name status } }", json!({}))
-            .await;
+        ws.subscribe(
+            "a",
+            "subscription { agentStatus { name status } }",
+            json!({}),
+        )
+        .await;
         ws.barrier().await;
 
         let runs = "gateway_queue_task_runs_total";
@@ -452,10 +482,17 @@ both!(
         );
         let lag = value(&samples, "gateway_outbox_lag_seconds", &[]).unwrap();
         assert!((60.0..120.0).contains(&lag), "{lag}");
-        assert_eq!(value(&samples, "gateway_outbox_undelivered", &[]), Some(1.0));
+        assert_eq!(
+            value(&samples, "gateway_outbox_undelivered", &[]),
+            Some(1.0)
+        );
         let calls = "gateway_upstream_calls_total";
         assert_eq!(
-            value(&samples, calls, &[("integration", "psa"), ("outcome", "ok")]),
+            value(
+                &samples,
+                calls,
+                &[("integration", "psa"), ("outcome", "ok")]
+            ),
             Some(1.0)
         );
         assert_eq!(
@@ -513,7 +550,10 @@ async fn traces_are_exported_over_otlp() {
     assert_eq!(export.headers["content-type"], "application/x-protobuf");
     let body = String::from_utf8_lossy(&export.body);
     assert!(body.contains("request"), "the span's name is in the export");
-    assert!(body.contains("otel-test"), "the span's fields are in the export");
+    assert!(
+        body.contains("otel-test"),
+        "the span's fields are in the export"
+    );
     tokio::task::spawn_blocking(move || traces.shutdown())
         .await
         .unwrap();

@@ -58,7 +58,11 @@ both!(media_types_follow_the_spec, |backend| async move {
     // application/json; naming the new type anywhere in the list picks it.
     for accept in [Some("*/*"), None, Some("application/*")] {
         let (status, ct, _) = raw_post(&app, Some("application/json"), accept, query).await;
-        assert_eq!((status, ct.as_str()), (200, "application/json"), "{accept:?}");
+        assert_eq!(
+            (status, ct.as_str()),
+            (200, "application/json"),
+            "{accept:?}"
+        );
     }
     let (_, ct, _) = raw_post(
         &app,
@@ -140,7 +144,12 @@ both!(
             )
             .await;
             assert_eq!(status, 200, "{accept:?}");
-            assert!(serde_json::from_str::<Value>(&text).unwrap().get("data").is_none());
+            assert!(
+                serde_json::from_str::<Value>(&text)
+                    .unwrap()
+                    .get("data")
+                    .is_none()
+            );
         }
     }
 );

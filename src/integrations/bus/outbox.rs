@@ -43,8 +43,8 @@ pub async fn backlog(
     conn: &impl ConnectionTrait,
 ) -> Result<(Option<chrono::DateTime<Utc>>, u64), DbErr> {
     use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
-    let undelivered = outbox_events::Entity::find()
-        .filter(outbox_events::Column::DeliveredAt.is_null());
+    let undelivered =
+        outbox_events::Entity::find().filter(outbox_events::Column::DeliveredAt.is_null());
     let oldest = undelivered
         .clone()
         .order_by_asc(outbox_events::Column::Seq)
