@@ -26,6 +26,7 @@ use crate::live::LiveHub;
 use crate::migrate::notifications::NotificationService;
 use crate::migrate::{AgentService, CredentialService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
+use crate::telemetry::metrics::Metrics;
 use crate::tenancy::TenancyService;
 
 /// Everything a request handler or a task may need; cheap to clone.
@@ -68,6 +69,8 @@ pub struct AppState {
     pub notifications: NotificationService,
     /// Wakes the Bus deliverer after a commit that wrote events.
     pub bus_wake: Arc<tokio::sync::Notify>,
+    /// This server's Prometheus recorder (see `telemetry::metrics`).
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -80,7 +83,9 @@ impl AppState {
         }
         let (db, statements) = db::connect(&config.data_url()).await?;
         let queue = jobs::Queue::connect(&config.queue_url()).await?;
-        let upstream = UpstreamClient::new(db.clone(), config.integrations.clone());
+        let metrics = Metrics::new();
+        let upstream = UpstreamClient::new(db.clone(), config.integrations.clone())
+            .with_metrics(metrics.clone());
         let bus_wake = Arc::new(tokio::sync::Notify::new());
         let live = LiveHub::new(db.clone());
         Ok(AppState {
@@ -132,6 +137,7 @@ impl AppState {
                 db.clone(),
                 config.persisted_operations,
             ),
+            metrics,
             config: Arc::new(config),
             db,
             statements,
@@ -168,8 +174,12 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let metrics = self.state.metrics.clone();
         let runner = jobs::Runner::new(self.state.queue.clone())
-            .schedules(self.state.config.schedules.clone());
+            .schedules(self.state.config.schedules.clone())
+            .observe(Arc::new(move |run: &jobs::TaskOutcome| {
+                metrics.task_run(run.task, run.ok, run.elapsed)
+            }));
         let runner = crate::tasks::register(runner, &self.state)?;
         let mut queue_stop = stop_rx.clone();
         let queue = tokio::spawn(runner.run(async move {
@@ -182,6 +192,10 @@ impl Server {
             stop_rx.clone(),
         ));
         let live_listener = self.state.live.start();
+        let upkeep = tokio::spawn(crate::telemetry::metrics::upkeep(
+            self.state.metrics.clone(),
+            stop_rx.clone(),
+        ));
         let app = crate::http::router(self.state.clone());
         let mut http_stop = stop_rx.clone();
         let served = axum::serve(self.listener, app).with_graceful_shutdown(async move {
@@ -196,6 +210,7 @@ impl Server {
             listener.abort();
         }
         let _ = deliverer.await;
+        let _ = upkeep.await;
         if let Ok(Err(error)) = queue.await {
             tracing::warn!(%error, "queue stopped with an error");
         }

@@ -13,4 +13,5 @@ pub mod live;
 pub mod migrate;
 pub mod secrets;
 pub mod tasks;
+pub mod telemetry;
 pub mod tenancy;

@@ -72,18 +72,8 @@ enum Command {
     },
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,apalis=warn"));
-    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json") {
-        tracing_subscriber::fmt()
-            .with_env_filter(filter)
-            .json()
-            .init();
-    } else {
-        tracing_subscriber::fmt().with_env_filter(filter).init();
-    }
+fn init_tracing() -> anyhow::Result<stack_gateway::telemetry::Guard> {
+    stack_gateway::telemetry::init()
 }
 
 fn dev_link(config: &Config, token: &str) -> String {
@@ -122,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{} operations registered", documents.len());
         }
         Command::Migrate => {
-            init_tracing();
+            let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
             stack_gateway::app::AppState::connect(config).await?;
             println!("migrations applied");
@@ -131,7 +121,7 @@ async fn main() -> anyhow::Result<()> {
             tenant,
             tenant_name,
         } => {
-            init_tracing();
+            let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
             let state = stack_gateway::app::AppState::connect(config).await?;
             let summary = stack_gateway::demo::seed(&state.db, &tenant, &tenant_name).await?;
@@ -171,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
             );
         }
         Command::Serve { demo } => {
-            init_tracing();
+            let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
             if demo && config.production {
                 anyhow::bail!("--demo is for development servers (GATEWAY_ENV is production)");

@@ -8,6 +8,6 @@ mod runner;
 mod schedule;
 
 pub use apalis::prelude::BoxDynError;
-pub use queue::{Queue, QueueTask};
-pub use runner::Runner;
+pub use queue::{PoolStats, Queue, QueueTask};
+pub use runner::{Runner, TaskObserver, TaskOutcome};
 pub use schedule::{Schedules, last_tick_before, tick_key};

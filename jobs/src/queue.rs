@@ -151,11 +151,68 @@ impl Queue {
         Ok(count)
     }
 
-    /// True when the queue's database answers.
+    /// True when the queue's database answers (one `SELECT 1` on the queue's own pool).
     pub async fn ping(&self) -> bool {
         match self {
             Queue::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
             Queue::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.is_ok(),
+        }
+    }
+
+    /// Unfinished tasks (`Pending`, `Queued`, `Running`) by queue name and status, for metrics:
+    /// one grouped statement on the status index.
+    pub async fn depth(&self) -> anyhow::Result<Vec<(String, String, i64)>> {
+        let rows = match self {
+            Queue::Sqlite(pool) => {
+                sqlx::query_as(
+                    "SELECT job_type, status, COUNT(*) FROM Jobs WHERE status IN ('Pending', 'Queued', 'Running') GROUP BY job_type, status",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+            Queue::Postgres(pool) => {
+                sqlx::query_as(
+                    "SELECT job_type, status, COUNT(*) FROM apalis.jobs WHERE status IN ('Pending', 'Queued', 'Running') GROUP BY job_type, status",
+                )
+                .fetch_all(pool)
+                .await?
+            }
+        };
+        Ok(rows)
+    }
+
+    /// The queue pool's open and idle connections, and its maximum.
+    pub fn pool_stats(&self) -> PoolStats {
+        match self {
+            Queue::Sqlite(pool) => PoolStats::of(pool),
+            Queue::Postgres(pool) => PoolStats::of(pool),
+        }
+    }
+
+    /// Closes the queue's pool: every later use fails (shutdown, and tests of `/readyz`).
+    pub async fn close(&self) {
+        match self {
+            Queue::Sqlite(pool) => pool.close().await,
+            Queue::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A sqlx pool's connections right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub fn of<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> Self {
+        PoolStats {
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
         }
     }
 }

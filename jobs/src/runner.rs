@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use apalis::prelude::{BackendExt, BoxDynError, Monitor, WorkerBuilder};
 use apalis_cron::{CronScheduler, Tick};
@@ -16,6 +16,18 @@ type Handler<T> = Arc<dyn Fn(T) -> BoxFuture<'static, Result<(), BoxDynError>> +
 type Registration = Box<dyn FnOnce(Monitor) -> Monitor + Send>;
 type CatchUp = Box<dyn FnOnce(Queue) -> BoxFuture<'static, anyhow::Result<()>> + Send>;
 
+/// How one run of a task ended (every attempt is one run: apalis retries a failed task).
+#[derive(Clone, Copy, Debug)]
+pub struct TaskOutcome {
+    /// The queue's name (`QueueTask::NAME`).
+    pub task: &'static str,
+    pub ok: bool,
+    pub elapsed: Duration,
+}
+
+/// Told of every finished run (metrics); must not block.
+pub type TaskObserver = Arc<dyn Fn(&TaskOutcome) + Send + Sync>;
+
 /// Collects task handlers and cron timers, then runs them under one apalis monitor.
 pub struct Runner {
     queue: Queue,
@@ -25,6 +37,7 @@ pub struct Runner {
     schedules: HashMap<String, String>,
     registrations: Vec<Registration>,
     catch_ups: Vec<CatchUp>,
+    observer: Option<TaskObserver>,
 }
 
 impl Runner {
@@ -37,7 +50,14 @@ impl Runner {
             schedules: HashMap::new(),
             registrations: Vec::new(),
             catch_ups: Vec::new(),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` how every run of the tasks registered after this call ended.
+    pub fn observe(mut self, observer: TaskObserver) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// How often workers look for new tasks (without a poll strategy apalis waits for its
@@ -61,7 +81,23 @@ impl Runner {
         F: Fn(T) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), BoxDynError>> + Send + 'static,
     {
-        let handler: Handler<T> = Arc::new(move |args| Box::pin(handler(args)));
+        let observer = self.observer.clone();
+        let handler: Handler<T> = Arc::new(move |args| {
+            let started = Instant::now();
+            let run = handler(args);
+            let observer = observer.clone();
+            Box::pin(async move {
+                let result = run.await;
+                if let Some(observe) = &observer {
+                    observe(&TaskOutcome {
+                        task: T::NAME,
+                        ok: result.is_ok(),
+                        elapsed: started.elapsed(),
+                    });
+                }
+                result
+            })
+        });
         let queue = self.queue.clone();
         let poll = self.poll;
         let worker_name = format!("{}@{}", T::NAME, self.instance);

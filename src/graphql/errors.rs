@@ -27,6 +27,32 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 18] = [
+        Code::Unauthenticated,
+        Code::Forbidden,
+        Code::NotFound,
+        Code::BadUserInput,
+        Code::Conflict,
+        Code::GraphqlParseFailed,
+        Code::GraphqlValidationFailed,
+        Code::QueryTooDeep,
+        Code::QueryTooComplex,
+        Code::TooManyAliases,
+        Code::PayloadTooLarge,
+        Code::RateLimited,
+        Code::IntegrationNotConfigured,
+        Code::UpstreamUnavailable,
+        Code::UpstreamRejected,
+        Code::UpstreamAuthFailed,
+        Code::DbUnavailable,
+        Code::Internal,
+    ];
+
+    /// The code spelled `text` (as in `extensions.code`).
+    pub fn parse(text: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Unauthenticated => "UNAUTHENTICATED",

@@ -16,6 +16,7 @@ use super::{REQUEST_ID, error_body, error_response};
 use crate::app::AppState;
 use crate::graphql::errors::Code;
 use crate::graphql::persisted::Refusal;
+use crate::telemetry::metrics::{ANONYMOUS_OPERATION, GraphqlOutcome, UNKNOWN_OPERATION};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -48,9 +49,12 @@ enum Media {
     Json,
 }
 
+/// The spec's watershed rules: `application/graphql-response+json` when the client names it;
+/// `application/json` when it names that or a wildcard, or sends no `Accept` at all (legacy
+/// clients, which expect 200 for request errors); nothing else is served (406).
 fn negotiate(headers: &HeaderMap) -> Option<Media> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Some(Media::GraphqlResponse);
+        return Some(Media::Json);
     };
     let mut json = false;
     for part in accept.split(',') {
@@ -61,8 +65,8 @@ fn negotiate(headers: &HeaderMap) -> Option<Media> {
             .trim()
             .to_ascii_lowercase();
         match mime.as_str() {
-            GRAPHQL_RESPONSE | "*/*" | "application/*" => return Some(Media::GraphqlResponse),
-            JSON => json = true,
+            GRAPHQL_RESPONSE => return Some(Media::GraphqlResponse),
+            JSON | "*/*" | "application/*" => json = true,
             _ => {}
         }
     }
@@ -81,6 +85,15 @@ fn reject(status: StatusCode, code: Code, message: &str, request_id: Option<&str
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(JSON));
+    with_outcome(response, UNKNOWN_OPERATION, code.as_str())
+}
+
+/// Leaves what the request came to for the metrics middleware.
+fn with_outcome(mut response: Response, operation: &str, outcome: &'static str) -> Response {
+    response.extensions_mut().insert(GraphqlOutcome {
+        operation: operation.to_string(),
+        outcome,
+    });
     response
 }
 
@@ -256,13 +269,17 @@ pub async fn get(
     execute(state, &headers, media, Method::GET, operation).await
 }
 
-/// The operation a document would run, if it can be told before execution.
-fn operation_type(query: &str, name: Option<&str>) -> Option<OperationType> {
+/// The operation a document would run and its metrics label, if it can be told before
+/// execution (`None` when the document does not parse or has no such operation).
+fn operation_of(query: &str, name: Option<&str>) -> Option<(OperationType, String)> {
     let doc = async_graphql::parser::parse_query(query).ok()?;
     doc.operations
         .iter()
         .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
-        .map(|(_, op)| op.node.ty)
+        .map(|(n, op)| {
+            let label = n.map_or(ANONYMOUS_OPERATION.to_string(), |n| n.to_string());
+            (op.node.ty, label)
+        })
 }
 
 /// What a request asks to run, from its body or query string.
@@ -312,10 +329,14 @@ async fn execute(
             rid.as_deref(),
         );
     }
-    if method == Method::GET
-        && operation_type(&query, operation_name.as_deref())
-            .is_some_and(|t| t != OperationType::Query)
-    {
+    let operation = operation_of(&query, operation_name.as_deref());
+    let label = operation
+        .as_ref()
+        .map_or(UNKNOWN_OPERATION, |(_, label)| label.as_str())
+        .to_string();
+    tracing::Span::current().record("operation", label.as_str());
+    let operation_type = operation.map(|(ty, _)| ty);
+    if method == Method::GET && operation_type.is_some_and(|t| t != OperationType::Query) {
         let mut response = reject(
             StatusCode::METHOD_NOT_ALLOWED,
             Code::BadUserInput,
@@ -327,7 +348,7 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    if operation_type(&query, operation_name.as_deref()) == Some(OperationType::Subscription) {
+    if operation_type == Some(OperationType::Subscription) {
         return reject(
             StatusCode::BAD_REQUEST,
             Code::BadUserInput,
@@ -337,7 +358,10 @@ async fn execute(
     }
     let principal = match crate::auth::http::principal(&state, headers).await {
         Ok(p) => p,
-        Err(error) => return error_response(&error, rid.as_deref()),
+        Err(error) => {
+            let response = error_response(&error, rid.as_deref());
+            return with_outcome(response, &label, error.code().as_str());
+        }
     };
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
@@ -372,7 +396,13 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_string(&response).unwrap_or_else(|_| {
+    // A request error (parse, validation, limits) happened before execution: no `data` entry.
+    let body = if request_failed && matches!(response.data, async_graphql::Value::Null) {
+        serde_json::to_string(&serde_json::json!({ "errors": &response.errors }))
+    } else {
+        serde_json::to_string(&response)
+    };
+    let body = body.unwrap_or_else(|_| {
         error_body(Code::Internal, "internal error", rid.as_deref()).to_string()
     });
     let content_type = if media == Media::GraphqlResponse {
@@ -380,13 +410,22 @@ async fn execute(
     } else {
         JSON
     };
+    let outcome = response
+        .errors
+        .first()
+        .and_then(|e| e.extensions.as_ref()?.get("code"))
+        .and_then(|code| match code {
+            async_graphql::Value::String(code) => Code::parse(code),
+            _ => None,
+        })
+        .map_or("ok", Code::as_str);
     let mut http = (status, body).into_response();
     http.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    http
+    with_outcome(http, &label, outcome)
 }
 
-/// Gives every error a code, masks internal ones (with the request id), and says whether the
+/// Gives every error a code and the request id, masks internal ones, and says whether the
 /// request itself was invalid (parse, validation and limit errors).
 pub(crate) fn mask_errors(errors: &mut [ServerError], request_id: Option<&str>) -> bool {
     let mut request_failed = false;
@@ -431,6 +470,12 @@ pub(crate) fn mask_errors(errors: &mut [ServerError], request_id: Option<&str>) 
                 ext.set("code", Code::Internal.as_str());
                 ext.set("requestId", request_id.unwrap_or(""));
             }
+        }
+        if let Some(id) = request_id {
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("requestId", id);
         }
     }
     request_failed

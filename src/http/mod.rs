@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
+pub mod observe;
 pub mod playground;
 pub mod scans;
 pub mod ws;
@@ -14,6 +15,8 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
 
 use crate::app::AppState;
 use crate::auth;
@@ -53,7 +56,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
-        .with_state(state)
+        .with_state(state.clone())
+        // The last layer added runs first: the request id is set, then the span that carries it
+        // is entered, then the request is timed and counted.
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            observe::track,
+        ))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(observe::request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
 }

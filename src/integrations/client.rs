@@ -14,6 +14,7 @@ use super::health;
 use super::status::Integration;
 use crate::config::IntegrationsConfig;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::telemetry::metrics::Metrics;
 
 /// Whether a call may be sent again after a failure that might have reached the upstream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +36,8 @@ pub struct UpstreamClient {
     attempts: u32,
     /// The longest `Retry-After` honoured inline; longer waits fail the call as rate limited.
     max_wait: Duration,
+    /// Counts outcomes by integration (`gateway_upstream_calls_total`) when set.
+    metrics: Option<Metrics>,
 }
 
 impl UpstreamClient {
@@ -53,7 +56,23 @@ impl UpstreamClient {
             base_delay: Duration::from_millis(200),
             attempts: 3,
             max_wait: Duration::from_secs(10),
+            metrics: None,
         }
+    }
+
+    /// Counts every call's outcome in `metrics` too.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Records a finished call (after its retries) for the status page and the metrics.
+    pub async fn record(&self, integration: Integration, outcome: Result<(), &ApiError>) {
+        if let Some(metrics) = &self.metrics {
+            let label = outcome.map_or_else(|e| e.code().as_str(), |()| "ok");
+            metrics.upstream_call(integration.key(), label);
+        }
+        health::record(&self.db, integration, outcome.map_err(|e| e.message())).await;
     }
 
     pub fn config(&self) -> &IntegrationsConfig {
@@ -136,7 +155,7 @@ impl UpstreamClient {
             let last = attempt >= attempts;
             let failure = match build(&self.http).send().await {
                 Ok(response) if response.status().is_success() => {
-                    health::record(&self.db, integration, Ok(())).await;
+                    self.record(integration, Ok(())).await;
                     return Ok(response);
                 }
                 Ok(response) => {
@@ -211,7 +230,7 @@ impl UpstreamClient {
 
     /// Records a failure found after a 2xx answer (a body that does not parse) and returns it.
     pub async fn fail(&self, integration: Integration, error: ApiError) -> ApiError {
-        health::record(&self.db, integration, Err(error.message())).await;
+        self.record(integration, Err(&error)).await;
         error
     }
 

@@ -89,6 +89,12 @@ impl LiveHub {
         topics.get(topic).map_or(0, |t| t.receiver_count())
     }
 
+    /// Listeners on every topic in this process (for metrics).
+    pub fn listeners(&self) -> usize {
+        let topics = self.topics.lock().expect("live topics");
+        topics.values().map(|t| t.receiver_count()).sum()
+    }
+
     /// A job changed (call after the commit).
     pub async fn job_changed(&self, job: &jobs::Model) {
         if self.is_postgres() {

@@ -234,6 +234,8 @@ impl TestApp {
             .client
             .post(self.url("/graphql"))
             .bearer_auth(token)
+            // What a current client sends; `*/*` or no Accept is answered as legacy JSON.
+            .header("accept", "application/graphql-response+json")
             .json(&json!({ "query": query, "variables": variables }))
             .send()
             .await

@@ -17,6 +17,7 @@ mod jobs;
 mod limits;
 mod migrate_read;
 mod notifications;
+mod observability;
 mod ordering;
 mod persisted;
 mod probe;

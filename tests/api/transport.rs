@@ -31,7 +31,13 @@ async fn raw_post(
 both!(media_types_follow_the_spec, |backend| async move {
     let app = spawn_app(backend).await;
     let query = r#"{"query":"{ __typename }"}"#;
-    let (status, ct, body) = raw_post(&app, Some("application/json"), None, query).await;
+    let (status, ct, body) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/graphql-response+json"),
+        query,
+    )
+    .await;
     assert_eq!(
         (status, ct.as_str()),
         (200, "application/graphql-response+json")
@@ -48,7 +54,23 @@ both!(media_types_follow_the_spec, |backend| async move {
     )
     .await;
     assert_eq!(ct, "application/json");
-    let (_, ct, _) = raw_post(&app, Some("application/json"), Some("*/*"), query).await;
+    // The spec's watershed: a wildcard or no Accept at all is a legacy client, answered with
+    // application/json; naming the new type anywhere in the list picks it.
+    for accept in [Some("*/*"), None, Some("application/*")] {
+        let (status, ct, _) = raw_post(&app, Some("application/json"), accept, query).await;
+        assert_eq!(
+            (status, ct.as_str()),
+            (200, "application/json"),
+            "{accept:?}"
+        );
+    }
+    let (_, ct, _) = raw_post(
+        &app,
+        Some("application/json"),
+        Some("application/json, application/graphql-response+json;q=0.9, */*"),
+        query,
+    )
+    .await;
     assert_eq!(ct, "application/graphql-response+json");
     let (status, _, _) = raw_post(&app, Some("application/json"), Some("text/html"), query).await;
     assert_eq!(status, 406);
@@ -88,38 +110,47 @@ both!(
             assert_eq!(code(&json), "BAD_USER_INPUT", "{body}");
             assert!(json.get("data").is_none(), "{body}");
         }
-        // Parse and validation failures: 400 with graphql-response+json, 200 with legacy JSON.
+        // Parse and validation failures: 400 with graphql-response+json, 200 with legacy JSON;
+        // either way no `data` entry (the error came before execution).
+        const NEW: Option<&str> = Some("application/graphql-response+json");
         let (status, _, text) = raw_post(
             &app,
             Some("application/json"),
-            None,
+            NEW,
             r#"{"query":"{ viewer { "}"#,
         )
         .await;
         assert_eq!(status, 400);
         let json: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(code(&json), "GRAPHQL_PARSE_FAILED");
-        assert!(json.get("data").is_none() || json["data"].is_null());
+        assert!(json.get("data").is_none(), "{json}");
         let (status, _, text) = raw_post(
             &app,
             Some("application/json"),
-            None,
+            NEW,
             r#"{"query":"{ noSuchField }"}"#,
         )
         .await;
         assert_eq!(status, 400);
-        assert_eq!(
-            code(&serde_json::from_str(&text).unwrap()),
-            "GRAPHQL_VALIDATION_FAILED"
-        );
-        let (status, _, _) = raw_post(
-            &app,
-            Some("application/json"),
-            Some("application/json"),
-            r#"{"query":"{ noSuchField }"}"#,
-        )
-        .await;
-        assert_eq!(status, 200);
+        let json: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(code(&json), "GRAPHQL_VALIDATION_FAILED");
+        assert!(json.get("data").is_none(), "{json}");
+        for accept in [Some("application/json"), None] {
+            let (status, _, text) = raw_post(
+                &app,
+                Some("application/json"),
+                accept,
+                r#"{"query":"{ noSuchField }"}"#,
+            )
+            .await;
+            assert_eq!(status, 200, "{accept:?}");
+            assert!(
+                serde_json::from_str::<Value>(&text)
+                    .unwrap()
+                    .get("data")
+                    .is_none()
+            );
+        }
     }
 );
 
@@ -273,7 +304,10 @@ both!(health_and_readiness_answer, |backend| async move {
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     let body: Value = ready.json().await.unwrap();
-    assert_eq!(body, json!({ "database": true, "queue": true }));
+    assert_eq!(
+        body,
+        json!({ "database": true, "queue": true, "failed": [] })
+    );
     let page = app.client.get(app.url("/")).send().await.unwrap();
     assert!(
         page.headers()["content-type"]

@@ -14,6 +14,7 @@ use super::shared::{Frame, Key, Subscription};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::graphql::errors::Code;
+use crate::telemetry::metrics::GaugeShare;
 
 /// Why the server closes a connection.
 struct Closing(u16, String);
@@ -25,6 +26,8 @@ impl Closing {
 }
 
 pub async fn run(state: AppState, headers: HeaderMap, request_id: String, socket: WebSocket) {
+    let mut open = GaugeShare::new(state.metrics.live_gauge("gateway_ws_connections"));
+    open.set(1);
     let (mut sink, mut incoming) = socket.split();
     let outcome = serve(&state, &headers, &request_id, &mut sink, &mut incoming).await;
     if let Err(Closing(code, mut reason)) = outcome {
@@ -87,7 +90,9 @@ async fn serve(
     send(sink, protocol::CONNECTION_ACK.to_string()).await?;
 
     let mut subscriptions: StreamMap<String, Subscription> = StreamMap::new();
+    let mut active = GaugeShare::new(state.metrics.live_gauge("gateway_subscriptions"));
     loop {
+        active.set(subscriptions.len());
         tokio::select! {
             message = incoming.next() => {
                 let Some(Ok(message)) = message else { return Ok(()) };

@@ -50,7 +50,12 @@ pub async fn upgrade(
         *response.status_mut() = StatusCode::BAD_REQUEST;
         return response;
     }
-    upgrade.on_upgrade(move |socket| connection::run(state, headers, request_id, socket))
+    // The connection outlives the upgrade request: it keeps the request's span (and id) for
+    // its log lines.
+    let span = tracing::Span::current();
+    upgrade.on_upgrade(move |socket| {
+        tracing::Instrument::instrument(connection::run(state, headers, request_id, socket), span)
+    })
 }
 
 /// Browsers always send Origin on a WebSocket upgrade; other clients may not (and carry no

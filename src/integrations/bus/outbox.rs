@@ -36,3 +36,24 @@ pub async fn enqueue<E: BusEvent>(
         .await?;
     Ok(event_id)
 }
+
+/// When the oldest undelivered event was written, and how many are undelivered (for metrics).
+/// Both statements walk the `(delivered_at, seq)` index.
+pub async fn backlog(
+    conn: &impl ConnectionTrait,
+) -> Result<(Option<chrono::DateTime<Utc>>, u64), DbErr> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter, QueryOrder};
+    let undelivered =
+        outbox_events::Entity::find().filter(outbox_events::Column::DeliveredAt.is_null());
+    let oldest = undelivered
+        .clone()
+        .order_by_asc(outbox_events::Column::Seq)
+        .one(conn)
+        .await?
+        .map(|event| event.created_at);
+    let count = match oldest {
+        Some(_) => undelivered.count(conn).await?,
+        None => 0,
+    };
+    Ok((oldest, count))
+}

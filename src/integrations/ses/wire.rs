@@ -15,7 +15,6 @@ use serde_json::json;
 use crate::config::IntegrationsConfig;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::client::UpstreamClient;
-use crate::integrations::health;
 use crate::integrations::status::Integration;
 
 /// One plain-text e-mail to one recipient.
@@ -137,11 +136,9 @@ pub async fn send(upstream: &UpstreamClient, email: &Email) -> ApiResult<String>
             ))
         }
     };
-    let db = upstream.db();
-    match &outcome {
-        Ok(_) => health::record(db, Integration::Ses, Ok(())).await,
-        Err(error) => health::record(db, Integration::Ses, Err(error.message())).await,
-    }
+    upstream
+        .record(Integration::Ses, outcome.as_ref().map(|_| ()))
+        .await;
     outcome
 }
 

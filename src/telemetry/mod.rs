@@ -1,0 +1,68 @@
+//! Logs, metrics and traces. Logs are `tracing` events, plain text or JSON (`LOG_FORMAT=json`),
+//! each written inside its request's span (`http::observe`), so every line of a request carries
+//! its request id; metrics are in `metrics`; traces go to an OTLP collector when
+//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set (`otel`).
+
+pub mod metrics;
+pub mod otel;
+
+use tracing::Subscriber;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// The filter when `RUST_LOG` is not set.
+pub const DEFAULT_FILTER: &str = "info,sqlx=warn,apalis=warn";
+
+/// The log line formatter: JSON objects (one a line, with the current span's fields under
+/// `span` and every enclosing span's under `spans`) or human-readable text.
+pub fn log_layer<S, W>(json: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    if json {
+        layer
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .boxed()
+    } else {
+        layer.boxed()
+    }
+}
+
+/// Keeps the trace exporter running; flushes it when dropped (at the end of `main`).
+pub struct Guard {
+    traces: Option<otel::Traces>,
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(traces) = self.traces.take() {
+            traces.shutdown();
+        }
+    }
+}
+
+/// Installs the process-wide log subscriber: `RUST_LOG` (default `DEFAULT_FILTER`), text or
+/// `LOG_FORMAT=json` on stdout, and the OpenTelemetry layer when configured.
+pub fn init() -> anyhow::Result<Guard> {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f == "json");
+    let traces = otel::Traces::from_env()?;
+    let trace_layer = traces.as_ref().map(|t| t.layer());
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(log_layer(json, std::io::stdout))
+        .with(trace_layer)
+        .try_init()?;
+    if let Some(traces) = &traces {
+        tracing::info!(endpoint = %traces.endpoint(), "exporting traces over OTLP");
+    }
+    Ok(Guard { traces })
+}
