@@ -2,8 +2,10 @@
 # GraphQL-over-HTTP conformance, end to end: builds the binary if needed, starts
 # `stack-gateway serve` on a free port with a fresh DATA_DIR, runs every server audit of the
 # `graphql-http` package (the specification's reference implementation, tests/conformance/audit.mjs)
-# against /graphql, stops the server and exits with the audit's status: non-zero on any failed MUST
-# or SHOULD. The audits send `{ __typename }`, which our server answers without signing in, so no
+# against /graphql, then tests/conformance/ws.mjs (graphql-ws, the graphql-transport-ws reference
+# client: subscribe, receive, complete, and the 4403/4408 close codes) against /graphql/ws on the
+# demo data, stops the server and exits non-zero on any failed MUST or SHOULD or WebSocket check.
+# The audits send `{ __typename }`, which our server answers without signing in, so no
 # sign-in step is needed. Installs node_modules (npm ci) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -37,12 +39,12 @@ trap 'exit 130' INT TERM
 
 # A clean environment: the caller's DATABASE_URL, PUBLIC_URL, secrets or upstream URLs must not
 # leak into the test server.
-gateway=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" NO_COLOR=1
+gateway=(env -i PATH="$PATH" HOME="${HOME:-/tmp}" NO_COLOR=1 WS_INIT_TIMEOUT_MS=1500
   RUST_LOG="${RUST_LOG:-info,sqlx=warn,apalis=warn}" DATA_DIR="$data_dir"
   BIND_ADDR="127.0.0.1:$port" "$bin")
 
 # Started directly (env execs the binary), so $! is the server's own pid and cleanup stops it.
-"${gateway[@]}" serve >"$log" 2>&1 &
+"${gateway[@]}" serve --demo >"$log" 2>&1 &
 server_pid=$!
 base_url="http://127.0.0.1:$port"
 for _ in $(seq 1 120); do
@@ -57,6 +59,10 @@ say "server on $base_url (DATA_DIR $data_dir)"
 
 status=0
 GRAPHQL_URL="$base_url/graphql" timeout 300 node tests/conformance/audit.mjs || status=$?
+# graphql-transport-ws with the protocol's own client (graphql-ws) on the demo data.
+token="$("${gateway[@]}" token)"
+WS_URL="ws://127.0.0.1:$port/graphql/ws" GRAPHQL_URL="$base_url/graphql" TOKEN="$token" \
+  timeout 120 node tests/conformance/ws.mjs || status=$?
 if [[ "$status" != 0 ]]; then
   say "server log (last 30 lines):"
   tail -n 30 "$log"
