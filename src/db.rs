@@ -146,6 +146,20 @@ use crate::graphql::errors::ApiResult;
 use crate::graphql::order::Sort;
 use crate::graphql::relay::{HasId, Listed, Page, TotalCount, cursor, keyset};
 
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
+/// so it waits (busy timeout) for another writer instead of failing with `SQLITE_BUSY` when a
+/// deferred transaction that has read tries to write; PostgreSQL ignores the mode.
+pub async fn begin_write(
+    db: &sea_orm::DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// One page of a top-level list: one statement, plus one for `totalCount` when asked.
 pub async fn list_page<E>(
     db: &sea_orm::DatabaseConnection,

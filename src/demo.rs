@@ -26,7 +26,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
 };
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -83,7 +83,7 @@ pub async fn seed(
     hub_tenant_id: &str,
     tenant_name: &str,
 ) -> anyhow::Result<DemoSummary> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let tenant_id = ensure_tenant(&txn, hub_tenant_id, tenant_name).await?;
     let existing = organizations::Entity::find()
         .filter(organizations::Column::TenantId.eq(tenant_id))

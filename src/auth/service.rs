@@ -13,7 +13,6 @@ use rand::RngCore;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, SqlErr,
-    TransactionTrait,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -159,7 +158,7 @@ impl AuthService {
     pub async fn clean_up(&self) -> ApiResult<(u64, u64)> {
         let now = Utc::now();
         // One transaction: a reader sees the clean-up done or not begun, never half of it.
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let sessions = sessions::Entity::delete_many()
             .filter(sessions::Column::ExpiresAt.lte(now))
             .exec(&txn)

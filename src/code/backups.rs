@@ -3,9 +3,7 @@
 use chrono::Utc;
 use entities::enums::BackupStatus;
 use entities::{backups, organizations, repositories};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::auth::User;
@@ -35,7 +33,7 @@ impl BackupService {
         {
             return Err(ApiError::forbidden("viewers cannot request backups"));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let (repo, org) = repositories::Entity::find_by_id(repository_id)
             .filter(repositories::Column::TenantId.eq(user.tenant_id))
             .find_also_related(organizations::Entity)

@@ -10,7 +10,7 @@ use entities::{agent_commands, agents};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -114,7 +114,7 @@ impl AgentService {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let agent = agents::Entity::insert(row)
             .exec_with_returning(&txn)
             .await?;
@@ -193,7 +193,7 @@ impl AgentService {
             version(hello.version.as_deref())?,
         );
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let row = agents::ActiveModel {
             hostname: Set(hostname),
             version: Set(version),
@@ -220,7 +220,7 @@ impl AgentService {
         agent: &Agent,
     ) -> ApiResult<(agents::Model, Vec<agent_commands::Model>)> {
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let row = agents::ActiveModel {
             status: Set(AgentStatus::Online),
             last_heartbeat_at: Set(Some(now)),

@@ -8,7 +8,6 @@ use entities::enums::{AgentCommand, AgentStatus, CommandStatus, JobStatus};
 use entities::{agent_commands, agents, jobs};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
-    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -101,7 +100,7 @@ impl JobService {
         command: AgentCommand,
     ) -> ApiResult<(jobs::Model, Option<agent_commands::Model>)> {
         let job_id = expect_id(job, "Job")?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         status::check(job.status, target(command))?;
         let Some(agent) = reachable_agent(&txn, &job).await? else {
@@ -174,7 +173,7 @@ impl JobService {
         agent: &Agent,
         id: Uuid,
     ) -> ApiResult<(agent_commands::Model, Option<jobs::Model>)> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let command = agent_commands::Entity::find_by_id(id)
             .filter(agent_commands::Column::TenantId.eq(agent.tenant_id))
             .filter(agent_commands::Column::AgentId.eq(agent.agent_id))

@@ -7,7 +7,7 @@ use entities::enums::{JobKind, JobStatus};
 use entities::{jobs, projects};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -139,7 +139,7 @@ impl JobService {
 
     /// The agent starts a queued job.
     pub async fn start(&self, agent: &Agent, id: Uuid) -> ApiResult<jobs::Model> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         let saved = save(&txn, &job, transition(&job, JobStatus::Running)?).await?;
         record(&txn, &saved, "status", "started by the agent", json!({})).await?;
@@ -155,7 +155,7 @@ impl JobService {
         id: Uuid,
         report: Progress,
     ) -> ApiResult<jobs::Model> {
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         report.check(&job)?;
         if !matches!(job.status, JobStatus::Running | JobStatus::Paused) {
@@ -222,7 +222,7 @@ impl JobService {
             .map(|n| i32::try_from(n).ok().filter(|n| *n >= 0))
             .map(|n| n.ok_or_else(|| ApiError::bad_input("mailboxCount must be 0 or more")))
             .transpose()?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         let mut row = transition(&job, JobStatus::Completed)?;
         let gb = done
@@ -262,7 +262,7 @@ impl JobService {
                 "missionStatus must be an HTTP status (100–599)",
             ));
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         if failure.mission_status.is_some() && job.kind != JobKind::RockrmsImport {
             return Err(ApiError::bad_input(

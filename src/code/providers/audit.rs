@@ -15,9 +15,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{TimeDelta, Utc};
 use entities::enums::{AccessIssue, FindingKind, FindingStatus, Severity};
 use entities::{findings, organizations, repositories};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -217,7 +215,7 @@ pub async fn apply(
         return Ok(tally);
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let ids: Vec<Uuid> = repos.iter().map(|r| r.id).collect();
     let mut known: HashMap<String, findings::Model> = findings::Entity::find()
         .filter(findings::Column::TenantId.eq(org.tenant_id))

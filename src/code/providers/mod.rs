@@ -14,7 +14,6 @@ use entities::enums::{OrgStatus, Product, Provider};
 use entities::organizations;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -161,7 +160,7 @@ impl ProviderService {
             created_at: existing.as_ref().map_or(now, |o| o.created_at),
             updated_at: now,
         };
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let org = discovery::connect(&txn, org, existing.is_some()).await?;
         let found = discovery::apply(&txn, &org, &repos, now).await?;
         txn.commit().await?;
@@ -186,7 +185,7 @@ impl ProviderService {
     /// findings stay. A second disconnect changes nothing and emits nothing.
     pub async fn disconnect(&self, user: &User, id: Uuid) -> ApiResult<organizations::Model> {
         admin_of_code(user)?;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         let org = organizations::Entity::find_by_id(id)
             .filter(organizations::Column::TenantId.eq(user.tenant_id))
             .one(&txn)
@@ -312,7 +311,9 @@ impl ProviderService {
         };
         let repos = self.github.repositories(&token).await?;
         let now = Utc::now();
-        let txn = self.db.begin().await.map_err(ApiError::from)?;
+        let txn = crate::db::begin_write(&self.db)
+            .await
+            .map_err(ApiError::from)?;
         let Some(current) = discovery::refresh_org(&txn, org, info, repos.len(), now).await? else {
             return Err(ApiError::new(
                 Code::Conflict,

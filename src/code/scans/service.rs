@@ -10,7 +10,7 @@ use entities::{findings, organizations, repositories};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -154,7 +154,7 @@ impl ScanService {
         }
         let parsed = parse(format, document)?;
         let now = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         // Locks the repository row on PostgreSQL: one ingestion per repository at a time, so the
         // "new secret" decision and the resolution see a settled state.
         let repo = repositories::Entity::find_by_id(repository_id)
