@@ -76,7 +76,9 @@ async fn serve(
             Input::Closed => return Ok(()),
             Input::Control => {}
             Input::Message(ClientMessage::ConnectionInit { payload }) => {
-                break authenticate(state, headers, payload).await?;
+                // Boxed: the sign-in lookup is a large future, and an inline one would size every
+                // idle connection's task for it.
+                break Box::pin(authenticate(state, headers, payload)).await?;
             }
             Input::Message(ClientMessage::Ping { .. }) => {
                 send(sink, protocol::PONG.to_string()).await?
