@@ -53,6 +53,7 @@ pub async fn upgrade(
     // The connection outlives the upgrade request: it keeps the request's span (and id) for
     // its log lines.
     let span = tracing::Span::current();
+    let state = std::sync::Arc::new(state);
     upgrade.on_upgrade(move |socket| {
         tracing::Instrument::instrument(connection::run(state, headers, request_id, socket), span)
     })
