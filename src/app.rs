@@ -63,6 +63,8 @@ pub struct AppState {
     pub live: LiveHub,
     /// Documents known by hash: automatic persisted queries and the production allow-list.
     pub persisted: crate::graphql::persisted::PersistedOperations,
+    /// Parsed documents by their text, so a repeated operation is not parsed again.
+    pub documents: crate::graphql::documents::DocumentCache,
     /// Identical subscriptions share one execution (see `http::ws::shared`).
     pub live_executions: crate::http::ws::shared::SharedExecutions,
     /// Migrate's e-mail notifications through AWS SES.
@@ -133,6 +135,7 @@ impl AppState {
             bus_wake,
             live,
             live_executions: Default::default(),
+            documents: Default::default(),
             persisted: crate::graphql::persisted::PersistedOperations::new(
                 db.clone(),
                 config.persisted_operations,

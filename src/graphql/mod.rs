@@ -1,6 +1,7 @@
 //! Schema assembly, relay helpers, error codes, limits and the request-scoped helpers resolvers use.
 
 pub mod batch;
+pub mod documents;
 pub mod errors;
 pub mod limits;
 pub mod node;

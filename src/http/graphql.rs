@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ServerError, Variables};
 use axum::body::{Body, to_bytes};
 use axum::extract::{Query, State};
@@ -137,18 +137,8 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             rid,
         );
     };
-    let value: serde_json::Value = match serde_json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                Code::BadUserInput,
-                &format!("the body is not valid JSON: {e}"),
-                rid,
-            );
-        }
-    };
-    if value.is_array() {
+    // A batch is refused by its first byte, so the body is parsed once, straight into the request.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
         return reject(
             StatusCode::BAD_REQUEST,
             Code::BadUserInput,
@@ -156,15 +146,15 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             rid,
         );
     }
-    let request: GraphqlRequest = match serde_json::from_value(value) {
+    let request: GraphqlRequest = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(e) => {
-            return reject(
-                StatusCode::BAD_REQUEST,
-                Code::BadUserInput,
-                &format!("the body is not a GraphQL request: {e}"),
-                rid,
-            );
+            let message = if e.is_data() {
+                format!("the body is not a GraphQL request: {e}")
+            } else {
+                format!("the body is not valid JSON: {e}")
+            };
+            return reject(StatusCode::BAD_REQUEST, Code::BadUserInput, &message, rid);
         }
     };
     let query = match request.query {
@@ -270,9 +260,8 @@ pub async fn get(
 }
 
 /// The operation a document would run and its metrics label, if it can be told before
-/// execution (`None` when the document does not parse or has no such operation).
-fn operation_of(query: &str, name: Option<&str>) -> Option<(OperationType, String)> {
-    let doc = async_graphql::parser::parse_query(query).ok()?;
+/// execution (`None` when the document has no such operation).
+fn operation_of(doc: &ExecutableDocument, name: Option<&str>) -> Option<(OperationType, String)> {
     doc.operations
         .iter()
         .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
@@ -329,7 +318,10 @@ async fn execute(
             rid.as_deref(),
         );
     }
-    let operation = operation_of(&query, operation_name.as_deref());
+    let parsed = state.documents.parse(&query);
+    let operation = parsed
+        .as_deref()
+        .and_then(|doc| operation_of(doc, operation_name.as_deref()));
     let label = operation
         .as_ref()
         .map_or(UNKNOWN_OPERATION, |(_, label)| label.as_str())
@@ -366,6 +358,10 @@ async fn execute(
     let mut request = async_graphql::Request::new(query)
         .variables(variables)
         .data(state.clone());
+    // A document that did not parse is parsed again by the schema, which reports the error.
+    if let Some(doc) = parsed {
+        request.set_parsed_query(ExecutableDocument::clone(&doc));
+    }
     if let Some(name) = operation_name {
         request = request.operation_name(name);
     }

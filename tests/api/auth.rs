@@ -296,6 +296,38 @@ both!(
     }
 );
 
+// Verified Bearer tokens are kept by the server; a kept one must still stop working the moment
+// its Hub session ends, and a tampered copy of a kept one must not ride on it.
+both!(
+    a_kept_bearer_token_stops_when_its_hub_session_ends,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let now = chrono::Utc::now().timestamp();
+        let token = sign(&claims(&app, json!({ "session_exp": now + 2 })), SECRET);
+        let query = "{ viewer { email } }";
+        for _ in 0..2 {
+            let (status, body) = app.gql(&token, query, json!({})).await;
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(body["data"]["viewer"]["email"], "alice@example.com");
+        }
+        let (head, _) = token.rsplit_once('.').unwrap();
+        let forged = format!("{head}.{}", URL_SAFE_NO_PAD.encode([7u8; 32]));
+        let (_, body) = app.gql(&forged, query, json!({})).await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+
+        tokio::time::sleep(std::time::Duration::from_millis(2_200)).await;
+        let (_, body) = app.gql(&token, query, json!({})).await;
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{body}");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Hub session has ended"),
+            "{body}"
+        );
+    }
+);
+
 #[test]
 fn jwt_signing_works_with_the_configured_crypto_backend() {
     // jsonwebtoken ≥ 10 panics at the first sign/verify without exactly one backend.
