@@ -1,5 +1,6 @@
 //! Who is asking: a Hub user (cookie session or Bearer token), an agent, or nobody.
 
+use chrono::{DateTime, Utc};
 use entities::enums::{Product, Role};
 use uuid::Uuid;
 
@@ -14,6 +15,9 @@ pub struct User {
     pub products: Vec<Product>,
     /// Set when the user came through the `code_session` cookie.
     pub session_id: Option<Uuid>,
+    /// When the credential stops working: the cookie session's end, or the Bearer token's
+    /// `exp` or Hub session end, whichever is first. Open WebSocket connections close then.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl User {
@@ -38,6 +42,15 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// When the principal's credential stops working (`None`: it does not lapse by itself, e.g.
+    /// an agent key until revoked).
+    pub fn expires_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            Principal::User(user) => Some(user.expires_at),
+            Principal::Agent(_) | Principal::Anonymous => None,
+        }
+    }
+
     /// The signed-in user, or `UNAUTHENTICATED` (`FORBIDDEN` for an agent: agents may use only
     /// the agent operations).
     pub fn user(&self) -> ApiResult<&User> {

@@ -125,6 +125,7 @@ impl AuthService {
             roles: serde_json::from_value::<Vec<Role>>(s.roles).unwrap_or_default(),
             products: serde_json::from_value::<Vec<Product>>(s.products).unwrap_or_default(),
             session_id: Some(s.id),
+            expires_at: s.expires_at,
         }))
     }
 
@@ -152,6 +153,11 @@ impl AuthService {
             roles: verified.roles,
             products: verified.products,
             session_id: None,
+            expires_at: DateTime::from_timestamp(
+                verified.claims.exp.min(verified.claims.session_exp),
+                0,
+            )
+            .unwrap_or_else(Utc::now),
         })
     }
 

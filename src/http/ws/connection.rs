@@ -98,11 +98,18 @@ async fn serve(
     };
     send(sink, protocol::CONNECTION_ACK.to_string()).await?;
 
+    // The connection lives no longer than the credential it was opened with. 4403 (not 4401):
+    // graphql-ws clients reconnect after it, with fresh connection params.
+    let lapse = tokio::time::sleep_until(lapses_at(&principal));
+    tokio::pin!(lapse);
     let mut subscriptions: StreamMap<String, Subscription> = StreamMap::new();
     let mut active = GaugeShare::new(state.metrics.live_gauge("gateway_subscriptions"));
     loop {
         active.set(subscriptions.len());
         tokio::select! {
+            () = &mut lapse => {
+                return Err(Closing::new(close::FORBIDDEN, "Forbidden: the session has ended"));
+            }
             message = incoming.next() => {
                 let Some(Ok(message)) = message else { return Ok(()) };
                 let message = match parse(message)? {
@@ -176,6 +183,16 @@ async fn serve(
                 send(sink, text).await?;
             }
         }
+    }
+}
+
+/// When the principal's credential lapses, as a timer instant (agents' keys do not lapse: they
+/// are revoked, which the agent-status subscription reports).
+fn lapses_at(principal: &Principal) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    match principal.expires_at() {
+        Some(at) => now + (at - chrono::Utc::now()).to_std().unwrap_or_default(),
+        None => now + Duration::from_secs(30 * 365 * 86_400),
     }
 }
 
