@@ -8,6 +8,7 @@ use super::errors::{ApiError, ApiResult};
 use super::relay::decode_global_id;
 use super::{principal, state};
 use crate::code::types::{Finding, Organization, Recommendation, Repository};
+use crate::integrations::types::{BillingReport, CmdbSyncRun, CrmOpportunity, PsaLink};
 use crate::migrate::types::{Agent, Job, Project};
 
 /// An object with a global ID, fetchable through `node(id:)`.
@@ -21,6 +22,10 @@ pub enum Node {
     Project(Project),
     Agent(Agent),
     Job(Job),
+    PsaLink(PsaLink),
+    CrmOpportunity(CrmOpportunity),
+    CmdbSyncRun(CmdbSyncRun),
+    BillingReport(BillingReport),
 }
 
 async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
@@ -83,6 +88,29 @@ async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
                 row,
                 siblings: Siblings::single(uuid),
             })
+        }
+        "PsaLink" | "CrmOpportunity" | "CmdbSyncRun" | "BillingReport" => {
+            // Like their lists on the Integrations page: any signed-in user of the tenant.
+            let tenant = who.user()?.tenant_id;
+            let integrations = &state(ctx).integrations;
+            match type_name.as_str() {
+                "PsaLink" => {
+                    let row = integrations.psa_link(tenant, uuid).await?;
+                    Node::PsaLink(PsaLink(row.ok_or_else(missing)?, Siblings::single(uuid)))
+                }
+                "CrmOpportunity" => {
+                    let row = integrations.crm_opportunity(tenant, uuid).await?;
+                    Node::CrmOpportunity(CrmOpportunity(row.ok_or_else(missing)?))
+                }
+                "CmdbSyncRun" => {
+                    let row = integrations.cmdb_sync_run(tenant, uuid).await?;
+                    Node::CmdbSyncRun(CmdbSyncRun(row.ok_or_else(missing)?))
+                }
+                _ => {
+                    let row = integrations.billing_report(tenant, uuid).await?;
+                    Node::BillingReport(BillingReport(row.ok_or_else(missing)?))
+                }
+            }
         }
         _ => {
             who.user()?;

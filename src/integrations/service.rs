@@ -135,4 +135,53 @@ impl IntegrationsService {
         }
         list_page(&self.db, select, outbox_events::Column::EventId, window).await
     }
+
+    /// One record of the page by id, within the tenant (`node(id:)`).
+    pub async fn psa_link(&self, tenant: Uuid, id: Uuid) -> ApiResult<Option<psa_links::Model>> {
+        self.one::<psa_links::Entity>(tenant, id, psa_links::Column::TenantId)
+            .await
+    }
+
+    pub async fn crm_opportunity(
+        &self,
+        tenant: Uuid,
+        id: Uuid,
+    ) -> ApiResult<Option<crm_opportunities::Model>> {
+        self.one::<crm_opportunities::Entity>(tenant, id, crm_opportunities::Column::TenantId)
+            .await
+    }
+
+    pub async fn cmdb_sync_run(
+        &self,
+        tenant: Uuid,
+        id: Uuid,
+    ) -> ApiResult<Option<cmdb_sync_runs::Model>> {
+        self.one::<cmdb_sync_runs::Entity>(tenant, id, cmdb_sync_runs::Column::TenantId)
+            .await
+    }
+
+    pub async fn billing_report(
+        &self,
+        tenant: Uuid,
+        id: Uuid,
+    ) -> ApiResult<Option<billing_reports::Model>> {
+        self.one::<billing_reports::Entity>(tenant, id, billing_reports::Column::TenantId)
+            .await
+    }
+
+    async fn one<E>(
+        &self,
+        tenant: Uuid,
+        id: Uuid,
+        tenant_column: E::Column,
+    ) -> ApiResult<Option<E::Model>>
+    where
+        E: EntityTrait,
+        <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        Ok(E::find_by_id(id)
+            .filter(tenant_column.eq(tenant))
+            .one(&self.db)
+            .await?)
+    }
 }

@@ -112,7 +112,7 @@ pub struct PsaLink(pub psa_links::Model, pub crate::graphql::batch::Siblings);
 #[Object]
 impl PsaLink {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("PsaLink", self.0.id)
     }
     /// Ticket or project.
@@ -184,7 +184,7 @@ pub struct CrmOpportunity(pub crm_opportunities::Model);
 #[Object]
 impl CrmOpportunity {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("CrmOpportunity", self.0.id)
     }
     /// The opportunity id in CRM.
@@ -250,7 +250,7 @@ pub struct CmdbSyncRun(pub cmdb_sync_runs::Model);
 #[Object]
 impl CmdbSyncRun {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("CmdbSyncRun", self.0.id)
     }
     /// `timer` or `manual`.
@@ -300,7 +300,7 @@ pub struct BillingReport(pub billing_reports::Model);
 #[Object]
 impl BillingReport {
     /// Global ID.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id("BillingReport", self.0.id)
     }
     /// Product billed.

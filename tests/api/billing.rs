@@ -256,7 +256,7 @@ both!(
         let (_, body) = app
         .gql(
             &token,
-            "{ billingReports(first: 10) { totalCount nodes { product metric quantity period status attempts lastError reportedAt } } }",
+            "{ billingReports(first: 10) { totalCount nodes { id product metric quantity period status attempts lastError reportedAt } } }",
             json!({}),
         )
         .await;
@@ -269,6 +269,15 @@ both!(
             assert!(node["lastError"].is_null());
             assert!(!node["reportedAt"].is_null());
         }
+        let stranger = app.token(&Who::ADMIN_B);
+        crate::helpers::assert_node_only_for(
+            &app,
+            &page["nodes"][0]["id"],
+            "BillingReport",
+            &token,
+            &stranger,
+        )
+        .await;
 
         // The same tick again, and a later tick of the same day: nothing new is reported.
         push_tick(&app, todays_tick()).await;

@@ -238,6 +238,9 @@ both!(
 
         let (_, body) = s.app.gql(&s.admin, RUNS, json!({})).await;
         assert_eq!(body["data"]["cmdbSyncRuns"]["totalCount"], 3);
+        let run = &body["data"]["cmdbSyncRuns"]["nodes"][0]["id"];
+        let stranger = s.app.token(&crate::helpers::Who::ADMIN_B);
+        crate::helpers::assert_node_only_for(&s.app, run, "CmdbSyncRun", &s.admin, &stranger).await;
     }
 );
 

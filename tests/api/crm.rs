@@ -205,6 +205,15 @@ both!(
         );
         assert_eq!(s.crm.received_requests().await.unwrap().len(), 1);
         assert_eq!(rows(&s.app).await, 1);
+        let stranger = s.app.token(&crate::helpers::Who::ADMIN_B);
+        crate::helpers::assert_node_only_for(
+            &s.app,
+            &opp["id"],
+            "CrmOpportunity",
+            &s.admin,
+            &stranger,
+        )
+        .await;
         let (_, body) = s
             .app
             .gql(

@@ -536,3 +536,21 @@ pub fn code(body: &Value) -> &str {
         .as_str()
         .unwrap_or("<no code>")
 }
+
+/// `node(id:)` answers `id` as a `type_name` for `owner`, and `NOT_FOUND` (as for a missing id) for
+/// `stranger`, a user of another tenant.
+pub async fn assert_node_only_for(
+    app: &TestApp,
+    id: &Value,
+    type_name: &str,
+    owner: &str,
+    stranger: &str,
+) {
+    let query = "query($id: ID!) { node(id: $id) { __typename id } }";
+    let (_, body) = app.gql(owner, query, json!({ "id": id })).await;
+    assert_eq!(body["data"]["node"]["__typename"], type_name, "{body}");
+    assert_eq!(&body["data"]["node"]["id"], id, "{body}");
+    let (_, body) = app.gql(stranger, query, json!({ "id": id })).await;
+    assert_eq!(code(&body), "NOT_FOUND", "{body}");
+    assert!(body["data"]["node"].is_null(), "{body}");
+}

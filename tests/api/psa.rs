@@ -642,6 +642,8 @@ both!(
             .gql(&admin_b, "{ psaLinks(first: 5) { totalCount } }", json!({}))
             .await;
         assert_eq!(body["data"]["psaLinks"]["totalCount"], 0);
+        crate::helpers::assert_node_only_for(&s.app, &link_id, "PsaLink", &technician, &admin_b)
+            .await;
         let (_, body) = s.app.gql(&admin_b, REFRESH, json!({ "id": link_id })).await;
         assert_eq!(code(&body), "NOT_FOUND");
         let (_, body) = s.app.gql(&viewer, REFRESH, json!({ "id": link_id })).await;
