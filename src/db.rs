@@ -1,7 +1,7 @@
 //! The data connection (sea-orm over sqlx) and the count of SQL statements it runs.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -262,12 +262,18 @@ where
                     children_per_parent(db, select, parent, id, &window, parent_of).await?;
                 // Every child of this level shares one `Siblings`, so the next level loads once.
                 let all = grouped.values().flatten().map(|r| r.id()).collect();
-                Ok((grouped, Siblings::new(all)))
+                Ok((Mutex::new(grouped), Siblings::new(all)))
             }
         })
         .await?;
     let (grouped, children) = &*grouped;
-    let mut rows = grouped.get(&parent_id).cloned().unwrap_or_default();
+    // Each parent takes its rows once (the load is keyed by the field's response key, see
+    // `Siblings::in_field`), so they are moved, not copied.
+    let mut rows = grouped
+        .lock()
+        .expect("poisoned")
+        .remove(&parent_id)
+        .unwrap_or_default();
     rows.sort_by_key(|r| r.id());
     if window.backward {
         rows.reverse();

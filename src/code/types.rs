@@ -7,7 +7,7 @@ use entities::{enums, findings, organizations, recommendations, repositories};
 use super::inputs::{FindingFilter, RepositoryFilter};
 use crate::graphql::batch::Siblings;
 use crate::graphql::relay::{connection, global_id, window};
-use crate::graphql::state;
+use crate::graphql::{response_key, state};
 
 /// Source-control provider of an organization.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -167,7 +167,7 @@ impl Organization {
         let code = &state(ctx).code;
         let listed = code
             .organization_repositories(
-                &self.siblings,
+                &self.siblings.in_field(response_key(ctx)),
                 &self.row,
                 filter.unwrap_or_default(),
                 window,
@@ -282,7 +282,7 @@ impl Repository {
         let code = &state(ctx).code;
         let listed = code
             .repository_findings(
-                &self.siblings,
+                &self.siblings.in_field(response_key(ctx)),
                 &self.row,
                 filter.unwrap_or_default(),
                 window,

@@ -20,6 +20,8 @@ type Slot = Arc<OnceCell<Arc<dyn Any + Send + Sync>>>;
 pub struct Siblings {
     ids: Arc<Vec<Uuid>>,
     loaded: Arc<Mutex<HashMap<String, Slot>>>,
+    /// The response key of the field loading (see `in_field`); empty for to-one references.
+    field: Arc<str>,
 }
 
 impl Siblings {
@@ -27,6 +29,19 @@ impl Siblings {
         Siblings {
             ids: Arc::new(ids),
             loaded: Default::default(),
+            field: "".into(),
+        }
+    }
+
+    /// The same siblings, their loads also keyed by the field's response key. A child list hands
+    /// each parent its rows by moving them out of the shared load (no copy), which is right
+    /// only if each parent takes them once: two aliases of one field with the same arguments
+    /// get a load each.
+    pub fn in_field(&self, response_key: &str) -> Siblings {
+        Siblings {
+            ids: self.ids.clone(),
+            loaded: self.loaded.clone(),
+            field: response_key.into(),
         }
     }
 
@@ -46,7 +61,7 @@ impl Siblings {
             .loaded
             .lock()
             .expect("poisoned")
-            .entry(key)
+            .entry(format!("{}/{key}", self.field))
             .or_default()
             .clone();
         let value = slot

@@ -86,6 +86,11 @@ pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()
 }
 
+/// The field's key in the response: its alias, or its name.
+pub fn response_key<'a>(ctx: &Context<'a>) -> &'a str {
+    ctx.item.node.response_key().node.as_str()
+}
+
 /// Who is asking, added to every request.
 pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
     ctx.data_unchecked::<Principal>()

@@ -8,7 +8,7 @@ use super::inputs::JobFilter;
 use crate::graphql::batch::Siblings;
 use crate::graphql::relay::{connection, global_id, window};
 use crate::graphql::scalars::Long;
-use crate::graphql::state;
+use crate::graphql::{response_key, state};
 
 /// Status of a desktop agent.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -125,7 +125,7 @@ impl Project {
         let listed = state(ctx)
             .migrate
             .project_jobs(
-                &self.siblings,
+                &self.siblings.in_field(response_key(ctx)),
                 &self.row,
                 filter.unwrap_or_default(),
                 window,
@@ -297,7 +297,11 @@ impl Job {
         let window = window(first, after, last, before)?;
         let listed = state(ctx)
             .migrate
-            .job_events(&self.siblings, &self.row, window)
+            .job_events(
+                &self.siblings.in_field(response_key(ctx)),
+                &self.row,
+                window,
+            )
             .await?;
         Ok(JobEventConnection::build(listed, |row, _| JobEvent { row }))
     }

@@ -164,3 +164,34 @@ both!(
         assert_eq!(app.statements() - before, NESTED_STATEMENTS);
     }
 );
+
+// Each parent's child rows are moved out of the level's shared load, so two aliases of one field
+// with the same arguments must each get their own load, and both answers must be whole.
+both!(
+    two_aliases_of_one_nested_list_both_get_their_rows,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let a = app.tenant("tenant-a").await;
+        app.seed_code(a, "alpha", 1, 4, 3).await;
+        let token = app.token(&Who::ADMIN_A);
+        let query = "{ repositories(first: 4) { nodes { name
+            open: findings(first: 2) { nodes { id } }
+            again: findings(first: 2) { nodes { id } }
+            findings(first: 2) { nodes { id } } } } }";
+        let (_, body) = app.gql(&token, query, json!({})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let repos = body["data"]["repositories"]["nodes"].as_array().unwrap();
+        assert_eq!(repos.len(), 4);
+        for repo in repos {
+            let ids = |key: &str| repo[key]["nodes"].clone();
+            assert_eq!(ids("open").as_array().unwrap().len(), 2, "{repo}");
+            assert_eq!(ids("open"), ids("again"), "{repo}");
+            assert_eq!(ids("open"), ids("findings"), "{repo}");
+        }
+        // One statement for the repositories and one per alias of the nested list.
+        app.settle().await;
+        let before = app.statements();
+        app.gql(&token, query, json!({})).await;
+        assert_eq!(app.statements() - before, 4);
+    }
+);
