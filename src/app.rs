@@ -103,6 +103,7 @@ impl AppState {
                 upstream.clone(),
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
+                config.public_url.clone(),
             ),
             migrate: MigrateService::new(db.clone()),
             projects: ProjectService::new(db.clone()),

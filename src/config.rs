@@ -144,6 +144,12 @@ pub struct IntegrationsConfig {
     pub github_app_private_key: Option<String>,
     /// GitHub's REST API base (`GITHUB_API_URL`), overridable for tests and GHES.
     pub github_api_url: String,
+    /// The GitLab OAuth application groups are connected through (`GITLAB_CLIENT_ID`,
+    /// `GITLAB_CLIENT_SECRET`).
+    pub gitlab_client_id: Option<String>,
+    pub gitlab_client_secret: Option<String>,
+    /// The GitLab instance (`GITLAB_URL`): OAuth at `/oauth/*`, REST at `/api/v4`.
+    pub gitlab_url: String,
 }
 
 /// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
@@ -158,6 +164,7 @@ pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.n
 /// The One Code's GitHub App (seed 000).
 pub const GITHUB_APP_ID: &str = "3034314";
 pub const GITHUB_API_URL: &str = "https://api.github.com";
+pub const GITLAB_URL: &str = "https://gitlab.com";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -196,6 +203,9 @@ impl Default for IntegrationsConfig {
             github_app_id: GITHUB_APP_ID.into(),
             github_app_private_key: None,
             github_api_url: GITHUB_API_URL.into(),
+            gitlab_client_id: None,
+            gitlab_client_secret: None,
+            gitlab_url: GITLAB_URL.into(),
         }
     }
 }
@@ -255,6 +265,14 @@ impl IntegrationsConfig {
                 let url = var("GITHUB_API_URL").unwrap_or_else(|| GITHUB_API_URL.into());
                 url::Url::parse(&url)
                     .map_err(|e| anyhow::anyhow!("GITHUB_API_URL is not a URL: {e}"))?;
+                url.trim_end_matches('/').to_string()
+            },
+            gitlab_client_id: var("GITLAB_CLIENT_ID"),
+            gitlab_client_secret: var("GITLAB_CLIENT_SECRET"),
+            gitlab_url: {
+                let url = var("GITLAB_URL").unwrap_or_else(|| GITLAB_URL.into());
+                url::Url::parse(&url)
+                    .map_err(|e| anyhow::anyhow!("GITLAB_URL is not a URL: {e}"))?;
                 url.trim_end_matches('/').to_string()
             },
         })

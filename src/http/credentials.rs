@@ -44,6 +44,43 @@ pub struct CallbackParams {
     error: Option<String>,
 }
 
+/// `GET /auth/gitlab/callback?code&state`: connects the GitLab group the state names and
+/// redirects to the gateway; a bad, expired or forged state is 400 `BAD_USER_INPUT`.
+pub async fn gitlab_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Response {
+    let result = state
+        .providers
+        .gitlab_callback(
+            params.code.as_deref(),
+            params.state.as_deref(),
+            params.error.as_deref(),
+        )
+        .await;
+    private(redirect_or_error(&headers, result))
+}
+
+fn redirect_or_error(
+    headers: &HeaderMap,
+    result: crate::graphql::errors::ApiResult<String>,
+) -> Response {
+    match result {
+        Ok(target) => {
+            let mut response = StatusCode::SEE_OTHER.into_response();
+            if let Ok(location) = HeaderValue::from_str(&target) {
+                response.headers_mut().insert(LOCATION, location);
+            }
+            response
+        }
+        Err(error) => {
+            let rid = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
+            error_response(&error, rid)
+        }
+    }
+}
+
 /// `GET /auth/azure/callback?code&state`: stores the connection and redirects to the gateway;
 /// a bad, expired or forged state is 400 `BAD_USER_INPUT` and stores nothing.
 pub async fn azure_callback(
@@ -59,18 +96,5 @@ pub async fn azure_callback(
             params.error.as_deref(),
         )
         .await;
-    let response = match result {
-        Ok(target) => {
-            let mut response = StatusCode::SEE_OTHER.into_response();
-            if let Ok(location) = HeaderValue::from_str(&target) {
-                response.headers_mut().insert(LOCATION, location);
-            }
-            response
-        }
-        Err(error) => {
-            let rid = headers.get(REQUEST_ID).and_then(|v| v.to_str().ok());
-            error_response(&error, rid)
-        }
-    };
-    private(response)
+    private(redirect_or_error(&headers, result))
 }

@@ -30,7 +30,9 @@ pub async fn probe(upstream: &UpstreamClient, integration: Integration) -> ApiRe
         Integration::Bus => (c.bus_api_url.clone(), None),
         // Judged by their recorded calls only: Azure has no cheap call without a project's token.
         // GitHub: its calls need an installation, judged by the discovery runs.
-        Integration::Ses | Integration::Azure | Integration::Github => return Ok(()),
+        Integration::Ses | Integration::Azure | Integration::Github | Integration::Gitlab => {
+            return Ok(());
+        }
     };
     let base = base.unwrap_or_default().trim_end_matches('/').to_string();
     let url = if integration == Integration::AiPlatform {

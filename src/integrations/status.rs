@@ -16,10 +16,12 @@ pub enum Integration {
     Azure,
     /// GitHub, through the GitHub App (connected organizations' discovery and access audit).
     Github,
+    /// GitLab, through its OAuth application (connected groups' discovery).
+    Gitlab,
 }
 
 impl Integration {
-    pub const ALL: [Integration; 9] = [
+    pub const ALL: [Integration; 10] = [
         Integration::Hub,
         Integration::Psa,
         Integration::Crm,
@@ -29,6 +31,7 @@ impl Integration {
         Integration::Ses,
         Integration::Azure,
         Integration::Github,
+        Integration::Gitlab,
     ];
 
     /// The key stored in `integration_health`.
@@ -43,6 +46,7 @@ impl Integration {
             Integration::Ses => "ses",
             Integration::Azure => "azure",
             Integration::Github => "github",
+            Integration::Gitlab => "gitlab",
         }
     }
 
@@ -58,6 +62,7 @@ impl Integration {
             Integration::Ses => "AWS SES",
             Integration::Azure => "Azure Storage",
             Integration::Github => "GitHub",
+            Integration::Gitlab => "GitLab",
         }
     }
 
@@ -101,6 +106,10 @@ impl Integration {
                 v("AZURE_CLIENT_SECRET", &c.azure_client_secret),
             ],
             Integration::Github => vec![v("GITHUB_APP_PRIVATE_KEY", &c.github_app_private_key)],
+            Integration::Gitlab => vec![
+                v("GITLAB_CLIENT_ID", &c.gitlab_client_id),
+                v("GITLAB_CLIENT_SECRET", &c.gitlab_client_secret),
+            ],
         }
     }
 

@@ -33,6 +33,8 @@ pub enum IntegrationName {
     Azure,
     /// GitHub, through the GitHub App: organizations' discovery and access audit.
     Github,
+    /// GitLab, through its OAuth application: connected groups' discovery.
+    Gitlab,
 }
 
 /// Connection state of an integration.

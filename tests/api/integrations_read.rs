@@ -61,7 +61,11 @@ both!(
             find("BUS")["missingVariables"],
             json!(["BUS_API_URL", "BUS_INTEGRATION_KEY"])
         );
-        assert_eq!(list.len(), 9);
+        assert_eq!(
+            find("GITLAB")["missingVariables"],
+            json!(["GITLAB_CLIENT_ID", "GITLAB_CLIENT_SECRET"])
+        );
+        assert_eq!(list.len(), 10);
         // Empty lists answer with empty pages.
         let (_, body) = app.gql(&token, "{ psaLinks(first: 5) { totalCount } crmOpportunities(first: 5) { totalCount } cmdbSyncRuns(first: 5) { totalCount } billingReports(first: 5) { totalCount } events(first: 5) { totalCount } }", json!({})).await;
         assert!(body.get("errors").is_none(), "{body}");

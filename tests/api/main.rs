@@ -22,6 +22,7 @@ mod ordering;
 mod persisted;
 mod probe;
 mod providers;
+mod providers_gitlab;
 mod psa;
 mod psa_failures;
 mod queue;

@@ -17,9 +17,15 @@ const PURPOSE: &str = "provider-credentials:v1:";
 
 #[derive(Serialize, Deserialize)]
 pub struct Credentials {
+    /// GitHub: the App installation.
+    #[serde(default)]
     pub installation_id: i64,
     pub token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// GitLab: the OAuth refresh token (GitLab rotates it on every refresh: the new one is
+    /// stored at once).
+    #[serde(default)]
+    pub refresh_token: Option<String>,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -37,6 +43,16 @@ impl Credentials {
             installation_id,
             token: Some(token.token.clone()),
             expires_at: Some(token.expires_at),
+            refresh_token: None,
+        }
+    }
+
+    pub fn gitlab(tokens: &super::gitlab::Tokens, now: DateTime<Utc>) -> Self {
+        Credentials {
+            installation_id: 0,
+            token: Some(tokens.access_token.clone()),
+            expires_at: Some(now + TimeDelta::seconds(tokens.expires_in.unwrap_or(7200))),
+            refresh_token: tokens.refresh_token.clone(),
         }
     }
 
@@ -75,12 +91,13 @@ mod tests {
             installation_id: 7,
             token: Some("ghs_x".into()),
             expires_at: Some(now + TimeDelta::minutes(6)),
+            refresh_token: Some("glrt_y".into()),
         };
         assert_eq!(creds.fresh_token(now), Some("ghs_x"));
         assert_eq!(creds.fresh_token(now + TimeDelta::minutes(2)), None);
         let secrets = SecretBox::new(&[1u8; 32]);
         let sealed = creds.seal(&secrets);
-        assert!(!sealed.contains("ghs_x"));
+        assert!(!sealed.contains("ghs_x") && !sealed.contains("glrt_y"));
         assert_eq!(
             Credentials::open(&secrets, &sealed)
                 .unwrap()
@@ -89,5 +106,6 @@ mod tests {
         );
         assert!(Credentials::open(&secrets, &secrets.seal("other")).is_err());
         assert!(!format!("{creds:?}").contains("ghs_x"));
+        assert!(!format!("{creds:?}").contains("glrt_y"));
     }
 }

@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entities::enums::{Lifecycle, OrgStatus};
+use entities::enums::{Lifecycle, OrgStatus, Provider};
 use entities::{organizations, repositories};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -120,7 +120,7 @@ pub async fn apply(
             .copied()
             .filter(|r| seen.insert(r.id));
         match matched {
-            Some(row) => update(txn, row, repo, now).await?,
+            Some(row) => update(txn, row, repo, org.provider, now).await?,
             None => {
                 if insert(txn, org, repo, now).await? {
                     applied.new += 1;
@@ -161,10 +161,10 @@ pub async fn auditable(
 /// The provider's languages added to what we already know of the stack (kept in order).
 fn tech_stack(known: &Value, repo: &Repo) -> Value {
     let mut stack: Vec<String> = serde_json::from_value(known.clone()).unwrap_or_default();
-    if let Some(language) = &repo.language
-        && !stack.iter().any(|s| s.eq_ignore_ascii_case(language))
-    {
-        stack.push(language.clone());
+    for language in repo.language.iter().chain(&repo.languages) {
+        if !stack.iter().any(|s| s.eq_ignore_ascii_case(language)) {
+            stack.push(language.clone());
+        }
     }
     serde_json::json!(stack)
 }
@@ -179,6 +179,7 @@ async fn update(
     txn: &DatabaseTransaction,
     row: &repositories::Model,
     repo: &Repo,
+    provider: Provider,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
     let changed = repositories::ActiveModel {
@@ -192,7 +193,10 @@ async fn update(
         tech_stack: Set(tech_stack(&row.tech_stack, repo)),
         last_commit_at: Set(repo.pushed_at.or(row.last_commit_at)),
         // Someone may have said where the application runs: the provider only fills a gap.
-        hosting_platform: Set(row.hosting_platform.clone().or(Some("github".into()))),
+        hosting_platform: Set(row
+            .hosting_platform
+            .clone()
+            .or(Some(provider_name(provider).into()))),
         external_id: Set(Some(repo.id.to_string())),
         missing_since: Set(None),
         updated_at: Set(now),
@@ -228,7 +232,7 @@ async fn insert(
         debt_score: Set(None),
         last_commit_at: Set(repo.pushed_at),
         commit_frequency: Set(None),
-        hosting_platform: Set(Some("github".into())),
+        hosting_platform: Set(Some(provider_name(org.provider).into())),
         data_classification: Set(None),
         lifecycle: Set(Lifecycle::Active),
         external_id: Set(Some(repo.id.to_string())),

@@ -79,6 +79,9 @@ pub struct Repo {
     pub archived: bool,
     pub pushed_at: Option<DateTime<Utc>>,
     pub language: Option<String>,
+    /// All languages, largest first, where the provider lists them (GitLab).
+    #[serde(default)]
+    pub languages: Vec<String>,
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,24 @@ pub struct ConnectGithubOrganizationInput {
     pub installation_id: ID,
 }
 
+/// Input of `connectGitlabGroup`.
+#[derive(InputObject)]
+pub struct ConnectGitlabGroupInput {
+    /// The GitLab group's full path, e.g. `acme` or `acme/platform` (its subgroups' projects
+    /// are included).
+    pub group: String,
+}
+
+/// Result of `connectGitlabGroup`: where to send the admin's browser.
+#[derive(SimpleObject)]
+pub struct ConnectGitlabGroupPayload {
+    /// The GitLab authorize URL (OAuth authorization code with PKCE). After consent GitLab
+    /// returns to `/auth/gitlab/callback`, which connects the group and discovers its projects.
+    pub authorization_url: String,
+    /// When the link's `state` expires (15 minutes).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Input of `disconnectOrganization` and `rediscoverOrganization`.
 #[derive(InputObject)]
 pub struct OrganizationInput {
@@ -95,6 +113,25 @@ impl ProviderMutation {
         Ok(DiscoverOrganizationPayload {
             organization: view(row),
             discovery: outcome.into(),
+        })
+    }
+
+    /// Starts connecting a GitLab group (tenant admins): returns GitLab's sign-in link. Nothing
+    /// is stored until GitLab sends the browser back to `/auth/gitlab/callback`, which emits
+    /// `code.org.connected` and one `code.repo.discovered` per project.
+    async fn connect_gitlab_group(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectGitlabGroupInput,
+    ) -> Result<ConnectGitlabGroupPayload> {
+        let user = principal(ctx).product_user(Product::Code)?;
+        let link = state(ctx)
+            .providers
+            .connect_gitlab(user, &input.group)
+            .await?;
+        Ok(ConnectGitlabGroupPayload {
+            authorization_url: link.url,
+            expires_at: link.expires_at,
         })
     }
 

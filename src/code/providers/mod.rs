@@ -1,11 +1,13 @@
 //! Connect Organization: source-control providers, discovery of their repositories, and the
-//! access audit. GitHub (the GitHub App) is implemented; GitLab and Azure DevOps are not yet
-//! (docs/providers.md). Flows, mappings and failure handling: docs/providers.md.
+//! access audit. GitHub (the GitHub App) and GitLab (OAuth, discovery only) are implemented;
+//! Azure DevOps is not yet (docs/providers.md). Flows, mappings and failure handling: docs/providers.md.
 
 pub mod audit;
 pub mod credentials;
 pub mod discovery;
 pub mod github;
+pub mod gitlab;
+pub mod gitlab_flow;
 pub mod graphql;
 pub mod task;
 
@@ -23,7 +25,8 @@ use crate::integrations::bus::{self, events::OrgDisconnected};
 use crate::integrations::client::UpstreamClient;
 use crate::secrets::SecretBox;
 use credentials::Credentials;
-use github::{Github, GithubError};
+use github::{Github, GithubError, OrgInfo, Repo};
+use gitlab::Gitlab;
 
 pub use task::register;
 
@@ -47,8 +50,10 @@ pub struct RunOutcome {
 pub struct ProviderService {
     db: DatabaseConnection,
     github: Github,
+    gitlab: Gitlab,
     secrets: SecretBox,
     bus_wake: std::sync::Arc<tokio::sync::Notify>,
+    public_url: String,
 }
 
 fn admin_of_code(user: &User) -> ApiResult<()> {
@@ -69,12 +74,15 @@ impl ProviderService {
         upstream: UpstreamClient,
         secrets: SecretBox,
         bus_wake: std::sync::Arc<tokio::sync::Notify>,
+        public_url: String,
     ) -> Self {
         ProviderService {
             db,
-            github: Github::new(upstream),
+            github: Github::new(upstream.clone()),
+            gitlab: Gitlab::new(upstream),
             secrets,
             bus_wake,
+            public_url,
         }
     }
 
@@ -238,7 +246,7 @@ impl ProviderService {
         use organizations::Column as C;
         let stale = now - TimeDelta::hours(REDISCOVER_AFTER_HOURS);
         let due = organizations::Entity::find()
-            .filter(C::Provider.eq(Provider::Github))
+            .filter(C::Provider.is_in([Provider::Github, Provider::Gitlab]))
             .filter(C::CredentialsEncrypted.is_not_null())
             .filter(
                 Condition::any()
@@ -283,13 +291,17 @@ impl ProviderService {
                 "the organization is disconnected: connect it again",
             ));
         }
-        if org.provider != Provider::Github {
-            return Err(ApiError::new(
-                Code::IntegrationNotConfigured,
-                "only GitHub organizations can be discovered so far",
-            ));
-        }
-        match self.discover(org).await {
+        let run = match org.provider {
+            Provider::Github => self.discover(org).await,
+            Provider::Gitlab => self.discover_gitlab(org).await,
+            Provider::AzureDevops => {
+                return Err(ApiError::new(
+                    Code::IntegrationNotConfigured,
+                    "Azure DevOps organizations cannot be discovered yet",
+                ));
+            }
+        };
+        match run {
             Ok(done) => Ok(done),
             Err(error) => {
                 self.record_failure(org, &error).await?;
@@ -310,6 +322,27 @@ impl ProviderService {
             Err(e) => return Err(e),
         };
         let repos = self.github.repositories(&token).await?;
+        let (current, found) = self.store_discovery(org, info, &repos).await?;
+        let audit = self.audit(&current, &token).await?;
+        Ok((
+            current,
+            RunOutcome {
+                repositories: repos.len(),
+                new: found.new,
+                missing: found.missing,
+                audit,
+            },
+        ))
+    }
+
+    /// Writes a successful listing in one transaction (any provider): the organization
+    /// refreshed, repositories applied, events queued.
+    async fn store_discovery(
+        &self,
+        org: &organizations::Model,
+        info: Option<OrgInfo>,
+        repos: &[Repo],
+    ) -> Result<(organizations::Model, discovery::Applied), GithubError> {
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db)
             .await
@@ -321,19 +354,28 @@ impl ProviderService {
             )
             .into());
         };
-        let found = discovery::apply(&txn, &current, &repos, now).await?;
+        let found = discovery::apply(&txn, &current, repos, now).await?;
         txn.commit().await.map_err(ApiError::from)?;
         self.bus_wake.notify_one();
-        let audit = self.audit(&current, &token).await?;
-        Ok((
-            current,
-            RunOutcome {
-                repositories: repos.len(),
-                new: found.new,
-                missing: found.missing,
-                audit,
-            },
-        ))
+        Ok((current, found))
+    }
+
+    /// Stores credentials sealed, unless the organization was disconnected meanwhile.
+    async fn store_credentials(
+        &self,
+        org: &organizations::Model,
+        creds: &Credentials,
+    ) -> ApiResult<()> {
+        organizations::Entity::update_many()
+            .col_expr(
+                organizations::Column::CredentialsEncrypted,
+                sea_orm::sea_query::Expr::value(creds.seal(&self.secrets)),
+            )
+            .filter(organizations::Column::Id.eq(org.id))
+            .filter(organizations::Column::Status.ne(OrgStatus::Disconnected))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     /// The installation token: the stored one while it has more than five minutes left, else
@@ -347,16 +389,7 @@ impl ProviderService {
         let minted = self.github.mint_token(creds.installation_id).await?;
         creds.token = Some(minted.token.clone());
         creds.expires_at = Some(minted.expires_at);
-        organizations::Entity::update_many()
-            .col_expr(
-                organizations::Column::CredentialsEncrypted,
-                sea_orm::sea_query::Expr::value(creds.seal(&self.secrets)),
-            )
-            .filter(organizations::Column::Id.eq(org.id))
-            .filter(organizations::Column::Status.ne(OrgStatus::Disconnected))
-            .exec(&self.db)
-            .await
-            .map_err(ApiError::from)?;
+        self.store_credentials(org, &creds).await?;
         Ok(minted.token)
     }
 

@@ -1,0 +1,372 @@
+//! GitLab through its OAuth application: the authorization-code (PKCE) and refresh-token grants
+//! at `{GITLAB_URL}/oauth/token`, and the REST v4 calls discovery makes. Every call goes through
+//! the shared `UpstreamClient`; 429 answers become `RATE_LIMITED` with the time from
+//! `RateLimit-Reset` (or `Retry-After`) kept for `next_retry_at`. Token answers are never logged.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::github::{GhResult, GithubError, OrgInfo, Repo, next_link};
+use crate::graphql::errors::{ApiError, Code};
+use crate::integrations::client::{Retry, UpstreamClient};
+use crate::integrations::status::Integration;
+
+/// Read access to the API (groups, projects, members) and nothing else.
+pub const SCOPE: &str = "read_api";
+/// Pages followed at most per list (100 per page).
+const MAX_PAGES: usize = 100;
+
+/// A token endpoint answer. Deliberately not `Debug`: it holds secrets.
+#[derive(Deserialize)]
+pub struct Tokens {
+    pub access_token: String,
+    pub refresh_token: Option<String>,
+    /// Seconds the access token lives (GitLab: 7200).
+    pub expires_in: Option<i64>,
+}
+
+/// The grant being redeemed.
+#[derive(Clone, Copy)]
+pub enum Grant<'a> {
+    Code { code: &'a str, verifier: &'a str },
+    Refresh(&'a str),
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub full_path: String,
+}
+
+#[derive(Deserialize, Debug)]
+pub struct Project {
+    pub id: i64,
+    pub name: String,
+    pub path_with_namespace: String,
+    pub web_url: String,
+    pub default_branch: Option<String>,
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub archived: bool,
+    pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone)]
+pub struct Gitlab {
+    upstream: UpstreamClient,
+}
+
+impl Gitlab {
+    pub fn new(upstream: UpstreamClient) -> Self {
+        Gitlab { upstream }
+    }
+
+    pub fn base(&self) -> &str {
+        &self.upstream.config().gitlab_url
+    }
+
+    fn api(&self) -> String {
+        format!("{}/api/v4", self.base())
+    }
+
+    /// `INTEGRATION_NOT_CONFIGURED` naming `GITLAB_CLIENT_ID` / `GITLAB_CLIENT_SECRET`.
+    pub fn require(&self) -> Result<(), ApiError> {
+        self.upstream.require(Integration::Gitlab)
+    }
+
+    pub fn client_id(&self) -> &str {
+        self.upstream
+            .config()
+            .gitlab_client_id
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// Redeems a grant. A code is single use and sent once; a refresh is retried on 5xx (GitLab
+    /// revokes the old refresh token only once the new one is used).
+    pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> GhResult<Tokens> {
+        self.require()?;
+        let c = self.upstream.config();
+        let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
+        let mut pairs = vec![
+            ("client_id", self.client_id()),
+            ("client_secret", secret),
+            ("redirect_uri", redirect_uri),
+        ];
+        let retry = match grant {
+            Grant::Code { code, verifier } => {
+                pairs.extend([
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("code_verifier", verifier),
+                ]);
+                Retry::Never
+            }
+            Grant::Refresh(token) => {
+                pairs.extend([("grant_type", "refresh_token"), ("refresh_token", token)]);
+                Retry::Safe
+            }
+        };
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        let url = format!("{}/oauth/token", self.base());
+        let retry_at = Mutex::new(None);
+        let response = self
+            .upstream
+            .send_inspected(
+                Integration::Gitlab,
+                retry,
+                |http| {
+                    http.post(&url)
+                        .header("Content-Type", "application/x-www-form-urlencoded")
+                        .body(body.clone())
+                },
+                |status, headers, body| {
+                    rate_limited(status, headers, &retry_at)
+                        .or_else(|| explain_token(grant, status, body))
+                },
+            )
+            .await
+            .map_err(|error| GithubError {
+                error,
+                retry_at: *retry_at.lock().unwrap(),
+            })?;
+        // The body holds the tokens: never logged, not even when it does not parse.
+        let bytes = response.bytes().await.map_err(|_| unavailable())?;
+        serde_json::from_slice(&bytes).map_err(|_| unexpected().into())
+    }
+
+    /// `GET /groups/:path`.
+    pub async fn group(&self, token: &str, path: &str) -> GhResult<Group> {
+        let id: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        let url = format!("{}/groups/{id}", self.api());
+        self.json(&url, token).await.map(|(v, _)| v)
+    }
+
+    /// Every project of the group and its subgroups, each with its languages
+    /// (`/projects/:id/languages`) as the repository's languages.
+    pub async fn repositories(&self, token: &str, group: i64) -> GhResult<Vec<Repo>> {
+        let mut url = Some(format!(
+            "{}/groups/{group}/projects?include_subgroups=true&per_page=100&order_by=id&sort=asc",
+            self.api()
+        ));
+        let mut projects: Vec<Project> = Vec::new();
+        let mut pages = 0;
+        while let Some(current) = url.take() {
+            let (page, headers): (Vec<Project>, _) = self.json(&current, token).await?;
+            projects.extend(page);
+            pages += 1;
+            url = next_page(&headers, &current).filter(|n| n.starts_with(self.base()));
+            if pages >= MAX_PAGES {
+                tracing::warn!(url = current, "stopped following pages at the page limit");
+                break;
+            }
+        }
+        let mut repos = Vec::with_capacity(projects.len());
+        for p in projects {
+            let url = format!("{}/projects/{}/languages", self.api(), p.id);
+            let (languages, _): (serde_json::Map<String, serde_json::Value>, _) =
+                self.json(&url, token).await?;
+            let mut languages: Vec<(String, f64)> = languages
+                .into_iter()
+                .map(|(k, v)| (k, v.as_f64().unwrap_or(0.0)))
+                .collect();
+            // Largest share first, so the stack reads in order of weight.
+            languages.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            repos.push(Repo {
+                id: p.id,
+                name: p.name,
+                full_name: p.path_with_namespace,
+                html_url: p.web_url,
+                default_branch: p.default_branch,
+                private: p.visibility.as_deref() != Some("public"),
+                visibility: p.visibility,
+                archived: p.archived,
+                pushed_at: p.last_activity_at,
+                language: None,
+                languages: languages.into_iter().map(|(k, _)| k).collect(),
+            });
+        }
+        Ok(repos)
+    }
+
+    /// The group as discovery records it on the organization.
+    pub fn org_info(group: &Group) -> OrgInfo {
+        OrgInfo {
+            login: group.full_path.clone(),
+            name: Some(group.name.clone()),
+            default_repository_permission: None,
+        }
+    }
+
+    async fn json<T: DeserializeOwned>(&self, url: &str, bearer: &str) -> GhResult<(T, HeaderMap)> {
+        let retry_at = Mutex::new(None);
+        let response = self
+            .upstream
+            .send_inspected(
+                Integration::Gitlab,
+                Retry::Safe,
+                |http| http.get(url).bearer_auth(bearer),
+                |status, headers, _| {
+                    rate_limited(status, headers, &retry_at).or_else(|| explain_api(status))
+                },
+            )
+            .await
+            .map_err(|error| GithubError {
+                error,
+                retry_at: *retry_at.lock().unwrap(),
+            })?;
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.map_err(|_| unavailable())?;
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok((value, headers)),
+            Err(error) => {
+                tracing::warn!(%error, url, "GitLab answered with an unexpected body");
+                Err(self
+                    .upstream
+                    .fail(Integration::Gitlab, unexpected())
+                    .await
+                    .into())
+            }
+        }
+    }
+}
+
+/// The next page: `Link: rel="next"`, else `X-Next-Page` applied to the current URL (GitLab
+/// omits `Link` on some keyset/offset combinations; an empty `X-Next-Page` is the last page).
+pub fn next_page(headers: &HeaderMap, current: &str) -> Option<String> {
+    if let Some(link) = next_link(headers) {
+        return Some(link);
+    }
+    let page = headers
+        .get("x-next-page")?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u32>()
+        .ok()?;
+    let mut url = url::Url::parse(current).ok()?;
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| k != "page")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    url.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair("page", &page.to_string());
+    Some(url.into())
+}
+
+/// 429: GitLab's `RateLimit-Reset` (Unix seconds) or `Retry-After` (seconds).
+fn rate_limited(
+    status: StatusCode,
+    headers: &HeaderMap,
+    retry_at: &Mutex<Option<DateTime<Utc>>>,
+) -> Option<ApiError> {
+    if status != StatusCode::TOO_MANY_REQUESTS {
+        return None;
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let reset = header("ratelimit-reset")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .and_then(|s| DateTime::from_timestamp(s, 0));
+    let after = header("retry-after")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|s| Utc::now() + TimeDelta::seconds(s));
+    let at = reset.or(after);
+    *retry_at.lock().unwrap() = at;
+    let when = at
+        .map(|t| format!(" until {}", t.to_rfc3339()))
+        .unwrap_or_default();
+    Some(ApiError::new(
+        Code::RateLimited,
+        format!("GitLab rate limit reached{when}"),
+    ))
+}
+
+fn explain_api(status: StatusCode) -> Option<ApiError> {
+    match status.as_u16() {
+        401 => Some(ApiError::new(
+            Code::UpstreamAuthFailed,
+            "GitLab refused the stored authorization (expired or revoked): connect the group again",
+        )),
+        403 => Some(ApiError::new(
+            Code::UpstreamAuthFailed,
+            "GitLab refused access: the connecting user lacks access to the group",
+        )),
+        404 => Some(ApiError::new(
+            Code::UpstreamRejected,
+            "GitLab does not know the group, or the connecting user cannot see it",
+        )),
+        _ => None,
+    }
+}
+
+/// RFC 6749 §5.2 refusals at the token endpoint.
+fn explain_token(grant: Grant<'_>, status: StatusCode, body: &str) -> Option<ApiError> {
+    if !matches!(status.as_u16(), 400 | 401) {
+        return None;
+    }
+    #[derive(Deserialize)]
+    struct OAuthError {
+        error: String,
+    }
+    let error = serde_json::from_str::<OAuthError>(body).ok()?.error;
+    let message = match (error.as_str(), grant) {
+        ("invalid_grant", Grant::Refresh(_)) => format!(
+            "GitLab refused the stored authorization ({error}): it was revoked or has expired; \
+             connect the group again (connectGitlabGroup)"
+        ),
+        ("invalid_grant", Grant::Code { .. }) => format!(
+            "GitLab refused the sign-in code ({error}): it was used or has expired; start again \
+             with connectGitlabGroup"
+        ),
+        ("invalid_client" | "unauthorized_client", _) => format!(
+            "GitLab refused the gateway's OAuth application ({error}): check GITLAB_CLIENT_ID and \
+             GITLAB_CLIENT_SECRET"
+        ),
+        _ => return None,
+    };
+    Some(ApiError::new(Code::UpstreamAuthFailed, message))
+}
+
+fn unavailable() -> ApiError {
+    ApiError::new(Code::UpstreamUnavailable, "GitLab broke off its answer")
+}
+
+fn unexpected() -> ApiError {
+    ApiError::new(
+        Code::UpstreamUnavailable,
+        "GitLab answered with a body that is not the expected JSON",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn follows_x_next_page_when_there_is_no_link() {
+        let mut h = HeaderMap::new();
+        h.insert("x-next-page", "3".parse().unwrap());
+        let next = next_page(
+            &h,
+            "https://gitlab.test/api/v4/groups/1/projects?per_page=100&page=2",
+        )
+        .unwrap();
+        assert_eq!(
+            next,
+            "https://gitlab.test/api/v4/groups/1/projects?per_page=100&page=3"
+        );
+        h.insert("x-next-page", "".parse().unwrap());
+        assert_eq!(next_page(&h, "https://gitlab.test/x?page=3"), None);
+    }
+}

@@ -1,0 +1,326 @@
+//! Connecting a GitLab group by OAuth (authorization code + PKCE, docs/providers.md): the
+//! sealed `state`, the authorize URL, the callback that redeems the code and connects the group,
+//! and the access token a later run uses (refreshed before it expires; GitLab rotates the
+//! refresh token, so the new one is stored sealed before anything else happens).
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use chrono::{DateTime, TimeDelta, Utc};
+use entities::enums::{OrgStatus, Provider};
+use entities::organizations;
+use rand::RngCore;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::credentials::Credentials;
+use super::github::GhResult;
+use super::gitlab::{self, Gitlab, Grant};
+use super::{ProviderService, RunOutcome, admin_of_code, discovery};
+use crate::auth::User;
+use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::graphql::relay::global_id;
+use crate::secrets::SecretBox;
+
+/// How long a sign-in link may take to come back.
+pub const STATE_TTL_MINUTES: i64 = 15;
+const PURPOSE: &str = "gitlab-connect-state:v1:";
+
+/// What the callback needs: who connects which group, and the PKCE verifier.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct GitlabState {
+    pub tenant: Uuid,
+    pub user: Uuid,
+    pub group: String,
+    pub verifier: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl GitlabState {
+    pub fn new(tenant: Uuid, user: Uuid, group: String) -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        GitlabState {
+            tenant,
+            user,
+            group,
+            verifier: URL_SAFE_NO_PAD.encode(bytes),
+            expires_at: Utc::now() + TimeDelta::minutes(STATE_TTL_MINUTES),
+        }
+    }
+
+    pub fn challenge(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
+    }
+
+    pub fn seal(&self, secrets: &SecretBox) -> String {
+        let json = serde_json::to_string(self).expect("the state serializes");
+        let sealed = secrets.seal(&format!("{PURPOSE}{json}"));
+        URL_SAFE_NO_PAD.encode(STANDARD.decode(sealed).expect("SecretBox seals to base64"))
+    }
+
+    /// Forged, altered, foreign or expired states are `BAD_USER_INPUT`.
+    pub fn open(secrets: &SecretBox, state: &str) -> ApiResult<Self> {
+        let invalid = || {
+            ApiError::bad_input(
+                "the GitLab sign-in state is invalid or has expired: start again with \
+                 connectGitlabGroup",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD
+            .decode(state.trim().as_bytes())
+            .map_err(|_| invalid())?;
+        let plain = secrets
+            .open(&STANDARD.encode(bytes))
+            .map_err(|_| invalid())?;
+        let json = plain.strip_prefix(PURPOSE).ok_or_else(invalid)?;
+        let state: GitlabState = serde_json::from_str(json).map_err(|_| invalid())?;
+        if state.expires_at <= Utc::now() {
+            return Err(invalid());
+        }
+        Ok(state)
+    }
+}
+
+/// A GitLab group path: `group` or `group/subgroup`, GitLab's path characters only.
+fn group_path(value: &str) -> ApiResult<String> {
+    let value = value.trim().trim_matches('/');
+    let valid = !value.is_empty()
+        && value.len() <= 255
+        && value.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    if !valid {
+        return Err(ApiError::bad_input(
+            "group must be a GitLab group path such as `acme` or `acme/platform`",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// A sign-in link to send the admin to.
+pub struct GitlabAuthorization {
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl ProviderService {
+    fn gitlab_redirect_uri(&self) -> String {
+        format!(
+            "{}/auth/gitlab/callback",
+            self.public_url.trim_end_matches('/')
+        )
+    }
+
+    /// `connectGitlabGroup`: the GitLab authorize URL; nothing is written until the callback.
+    pub async fn connect_gitlab(&self, user: &User, group: &str) -> ApiResult<GitlabAuthorization> {
+        admin_of_code(user)?;
+        let group = group_path(group)?;
+        self.gitlab.require()?;
+        let state = GitlabState::new(user.tenant_id, user.user_id, group);
+        let mut url =
+            url::Url::parse(&format!("{}/oauth/authorize", self.gitlab.base())).map_err(|_| {
+                ApiError::new(Code::IntegrationNotConfigured, "GITLAB_URL is not a URL")
+            })?;
+        url.query_pairs_mut()
+            .append_pair("client_id", self.gitlab.client_id())
+            .append_pair("redirect_uri", &self.gitlab_redirect_uri())
+            .append_pair("response_type", "code")
+            .append_pair("scope", gitlab::SCOPE)
+            .append_pair("state", &state.seal(&self.secrets))
+            .append_pair("code_challenge", &state.challenge())
+            .append_pair("code_challenge_method", "S256");
+        Ok(GitlabAuthorization {
+            url: url.into(),
+            expires_at: state.expires_at,
+        })
+    }
+
+    /// `GET /auth/gitlab/callback`: redeems the code, reads the group and every project, and
+    /// writes the organization, its repositories and the events in one transaction. Returns
+    /// where to send the browser.
+    pub async fn gitlab_callback(
+        &self,
+        code: Option<&str>,
+        state: Option<&str>,
+        error: Option<&str>,
+    ) -> ApiResult<String> {
+        let state = GitlabState::open(
+            &self.secrets,
+            state.ok_or_else(|| ApiError::bad_input("the state parameter is required"))?,
+        )?;
+        if let Some(error) = error {
+            let error = if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                error
+            } else {
+                "error"
+            };
+            return Err(ApiError::bad_input(format!(
+                "the GitLab sign-in was not completed ({error}): start again with \
+                 connectGitlabGroup"
+            )));
+        }
+        let code = code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| ApiError::bad_input("the code parameter is required"))?;
+        let grant = Grant::Code {
+            code,
+            verifier: &state.verifier,
+        };
+        let now = Utc::now();
+        let tokens = self
+            .gitlab
+            .redeem(&self.gitlab_redirect_uri(), grant)
+            .await
+            .map_err(|e| e.error)?;
+        if tokens.refresh_token.is_none() {
+            return Err(ApiError::new(
+                Code::UpstreamRejected,
+                "GitLab issued no refresh token",
+            ));
+        }
+        let group = self
+            .gitlab
+            .group(&tokens.access_token, &state.group)
+            .await
+            .map_err(|e| e.error)?;
+        let existing = organizations::Entity::find()
+            .filter(organizations::Column::TenantId.eq(state.tenant))
+            .filter(organizations::Column::Provider.eq(Provider::Gitlab))
+            .filter(organizations::Column::ExternalId.eq(group.id.to_string()))
+            .one(&self.db)
+            .await?;
+        if existing
+            .as_ref()
+            .is_some_and(|o| o.status == OrgStatus::Connected)
+        {
+            return Err(ApiError::new(
+                Code::Conflict,
+                format!("the GitLab group {} is already connected", group.full_path),
+            ));
+        }
+        let repos = self
+            .gitlab
+            .repositories(&tokens.access_token, group.id)
+            .await
+            .map_err(|e| e.error)?;
+        let sealed = Credentials::gitlab(&tokens, now).seal(&self.secrets);
+        let org = organizations::Model {
+            id: existing.as_ref().map_or_else(Uuid::now_v7, |o| o.id),
+            tenant_id: state.tenant,
+            client_id: existing.as_ref().and_then(|o| o.client_id),
+            provider: Provider::Gitlab,
+            name: group.name.clone(),
+            login: group.full_path.clone(),
+            external_id: Some(group.id.to_string()),
+            status: OrgStatus::Connected,
+            status_error: None,
+            base_permission: None,
+            credentials_encrypted: Some(sealed),
+            repo_count: repos.len() as i32,
+            connected_at: Some(now),
+            last_discovered_at: Some(now),
+            next_retry_at: None,
+            created_at: existing.as_ref().map_or(now, |o| o.created_at),
+            updated_at: now,
+        };
+        let txn = crate::db::begin_write(&self.db).await?;
+        let org = discovery::connect(&txn, org, existing.is_some()).await?;
+        discovery::apply(&txn, &org, &repos, now).await?;
+        txn.commit().await?;
+        self.bus_wake.notify_one();
+        tracing::info!(org = %org.id, tenant = %org.tenant_id, user = %state.user, "GitLab group connected");
+        Ok(format!(
+            "{}/?organization=connected&id={}",
+            self.public_url.trim_end_matches('/'),
+            global_id("Organization", org.id).0
+        ))
+    }
+
+    /// A GitLab run: a fresh access token, the group, every project.
+    pub(super) async fn discover_gitlab(
+        &self,
+        org: &organizations::Model,
+    ) -> GhResult<(organizations::Model, RunOutcome)> {
+        let token = self.gitlab_token(org).await?;
+        let group_id: i64 = org
+            .external_id
+            .as_deref()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("GitLab group without its id")))?;
+        let group = self.gitlab.group(&token, &group_id.to_string()).await?;
+        let repos = self.gitlab.repositories(&token, group.id).await?;
+        let (current, found) = self
+            .store_discovery(org, Some(Gitlab::org_info(&group)), &repos)
+            .await?;
+        Ok((
+            current,
+            RunOutcome {
+                repositories: repos.len(),
+                new: found.new,
+                missing: found.missing,
+                audit: Default::default(),
+            },
+        ))
+    }
+
+    /// The stored access token while it has more than the margin left, else a refresh whose
+    /// answer (new access token, rotated refresh token) is stored sealed at once.
+    async fn gitlab_token(&self, org: &organizations::Model) -> GhResult<String> {
+        let sealed = org.credentials_encrypted.as_deref().unwrap_or_default();
+        let mut creds = Credentials::open(&self.secrets, sealed)?;
+        if let Some(token) = creds.fresh_token(Utc::now()) {
+            return Ok(token.to_string());
+        }
+        let refresh = creds.refresh_token.clone().ok_or_else(|| {
+            ApiError::new(
+                Code::UpstreamAuthFailed,
+                "the GitLab authorization has no refresh token: connect the group again",
+            )
+        })?;
+        let now = Utc::now();
+        let tokens = self
+            .gitlab
+            .redeem(&self.gitlab_redirect_uri(), Grant::Refresh(&refresh))
+            .await?;
+        creds.token = Some(tokens.access_token.clone());
+        creds.expires_at = Some(now + TimeDelta::seconds(tokens.expires_in.unwrap_or(7200)));
+        if let Some(rotated) = tokens.refresh_token {
+            creds.refresh_token = Some(rotated);
+        }
+        self.store_credentials(org, &creds).await?;
+        Ok(tokens.access_token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_and_refuse_tampering_and_age() {
+        let secrets = SecretBox::new(&[1u8; 32]);
+        let s = GitlabState::new(Uuid::now_v7(), Uuid::now_v7(), "acme".into());
+        let sealed = s.seal(&secrets);
+        assert!(!sealed.contains(&s.verifier));
+        assert_eq!(GitlabState::open(&secrets, &sealed).unwrap(), s);
+        assert!(GitlabState::open(&SecretBox::new(&[2u8; 32]), &sealed).is_err());
+        let old = GitlabState {
+            expires_at: Utc::now() - TimeDelta::seconds(1),
+            ..s
+        };
+        assert!(GitlabState::open(&secrets, &old.seal(&secrets)).is_err());
+    }
+
+    #[test]
+    fn group_paths() {
+        assert_eq!(group_path(" acme/platform/ ").unwrap(), "acme/platform");
+        assert!(group_path("acme//x").is_err());
+        assert!(group_path("a b").is_err());
+        assert!(group_path("").is_err());
+    }
+}
