@@ -42,6 +42,8 @@ pub struct AppState {
     pub tenancy: TenancyService,
     pub code: CodeService,
     pub backups: BackupService,
+    /// The AI Platform features (documentation and analyses), run as queue tasks.
+    pub ai: crate::code::ai::AiService,
     /// Scanner uploads (SARIF, CycloneDX) into findings.
     pub scans: ScanService,
     /// Connect Organization: provider connections, discovery, access audit.
@@ -97,6 +99,12 @@ impl AppState {
             tenancy: TenancyService::new(db.clone()),
             code: CodeService::new(db.clone()),
             backups: BackupService::new(db.clone(), bus_wake.clone()),
+            ai: crate::code::ai::AiService::new(
+                db.clone(),
+                crate::integrations::ai::AiClient::new(upstream.clone()),
+                queue.clone(),
+                bus_wake.clone(),
+            ),
             scans: ScanService::new(db.clone(), bus_wake.clone(), config.scan_max_bytes),
             providers: ProviderService::new(
                 db.clone(),

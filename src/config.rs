@@ -106,6 +106,9 @@ pub struct IntegrationsConfig {
     pub cmdb_service_key: Option<String>,
     pub ai_gateway_url: Option<String>,
     pub ai_gateway_key: Option<String>,
+    /// Total time one AI completion may take (`AI_GATEWAY_TIMEOUT_MS`): generations are slower
+    /// than other upstream calls, and run in queue tasks, not in requests.
+    pub ai_gateway_timeout_ms: u64,
     pub bus_api_url: Option<String>,
     pub bus_integration_key: Option<String>,
     pub hub_billing_api_url: Option<String>,
@@ -182,6 +185,7 @@ impl Default for IntegrationsConfig {
             cmdb_service_key: None,
             ai_gateway_url: None,
             ai_gateway_key: None,
+            ai_gateway_timeout_ms: 120_000,
             bus_api_url: None,
             bus_integration_key: None,
             hub_billing_api_url: None,
@@ -222,6 +226,7 @@ impl IntegrationsConfig {
             cmdb_service_key: var("CMDB_SERVICE_KEY"),
             ai_gateway_url: var("AI_GATEWAY_URL"),
             ai_gateway_key: var("AI_GATEWAY_KEY"),
+            ai_gateway_timeout_ms: parse_var("AI_GATEWAY_TIMEOUT_MS", 120_000)?,
             bus_api_url: var("BUS_API_URL"),
             bus_integration_key: var("BUS_INTEGRATION_KEY"),
             hub_billing_api_url: var("HUB_BILLING_API_URL"),

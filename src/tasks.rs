@@ -50,6 +50,7 @@ fn register_psa(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
 pub fn register(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
     let runner = register_psa(runner, state)?;
     let runner = crate::integrations::cmdb::register(runner, &state.cmdb)?;
+    let runner = crate::code::ai::register(runner, &state.ai)?;
     let runner = crate::code::providers::register(runner, &state.providers)?;
     let runner = crate::integrations::billing::register(runner, &state.billing)?;
     let runner = crate::integrations::probe::register(runner, &state.upstream)?;

@@ -2,6 +2,7 @@
 
 pub mod agent_commands;
 pub mod agents;
+pub mod ai_runs;
 pub mod backups;
 pub mod billing_reports;
 pub mod clients;
@@ -31,6 +32,7 @@ pub mod users;
 pub mod prelude {
     pub use super::agent_commands::Entity as AgentCommands;
     pub use super::agents::Entity as Agents;
+    pub use super::ai_runs::Entity as AiRuns;
     pub use super::backups::Entity as Backups;
     pub use super::billing_reports::Entity as BillingReports;
     pub use super::clients::Entity as Clients;

@@ -9,6 +9,7 @@ mod m20261123_000002_code;
 mod m20261123_000003_integrations;
 mod m20261123_000004_migrate;
 mod m20261123_000010_persisted_operations;
+mod m20261201_000020_ai_runs;
 
 /// All migrations of stack-gateway, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_integrations::Migration),
             Box::new(m20261123_000004_migrate::Migration),
             Box::new(m20261123_000010_persisted_operations::Migration),
+            Box::new(m20261201_000020_ai_runs::Migration),
         ]
     }
 }

@@ -1,5 +1,6 @@
 //! The One Code: organizations, repositories, findings, recommendations.
 
+pub mod ai;
 pub mod backups;
 pub mod graphql;
 pub mod inputs;

@@ -267,6 +267,18 @@ impl Repository {
             row,
         })
     }
+    /// AI-generated documents, in document-type order (only `docType` when given).
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        doc_type: Option<super::ai::kinds::DocumentType>,
+    ) -> Result<Vec<super::ai::graphql::Document>> {
+        self.ai_documents(ctx, doc_type).await
+    }
+    /// The latest 20 AI runs for this repository, newest first.
+    async fn ai_runs(&self, ctx: &Context<'_>) -> Result<Vec<super::ai::graphql::AiRunView>> {
+        self.ai_runs_of(ctx).await
+    }
     /// Findings in this repository.
     #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]
     async fn findings(

@@ -14,6 +14,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::app::AppState;
 use crate::auth::Principal;
+use crate::code::ai::graphql::{AiMutation, AiQuery};
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
 use crate::code::providers::graphql::ProviderMutation;
 use crate::code::scans::graphql::ScanMutation;
@@ -36,6 +37,7 @@ pub struct Query(
     TenancyQuery,
     CodeQuery,
     BackupQuery,
+    AiQuery,
     MigrateQuery,
     IntegrationsQuery,
     NotificationsQuery,
@@ -46,6 +48,7 @@ pub struct Query(
 pub struct Mutation(
     TenancyMutation,
     CodeMutation,
+    AiMutation,
     ScanMutation,
     ProviderMutation,
     CodeActionsMutation,

@@ -7,6 +7,7 @@ use super::batch::Siblings;
 use super::errors::{ApiError, ApiResult};
 use super::relay::decode_global_id;
 use super::{principal, state};
+use crate::code::ai::graphql::AiRunView;
 use crate::code::types::{Finding, Organization, Recommendation, Repository};
 use crate::integrations::types::{BillingReport, CmdbSyncRun, CrmOpportunity, PsaLink};
 use crate::migrate::types::{Agent, Job, Project};
@@ -19,6 +20,7 @@ pub enum Node {
     Repository(Repository),
     Finding(Finding),
     Recommendation(Recommendation),
+    AiRun(AiRunView),
     Project(Project),
     Agent(Agent),
     Job(Job),
@@ -67,6 +69,15 @@ async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
                     .ok_or_else(missing)?,
                 siblings: Siblings::single(uuid),
             })
+        }
+        "AiRun" => {
+            let tenant = who.product_user(Product::Code)?.tenant_id;
+            let row = state(ctx)
+                .ai
+                .run_of(tenant, uuid)
+                .await?
+                .ok_or_else(missing)?;
+            Node::AiRun(AiRunView { row })
         }
         "Project" => {
             let tenant = who.product_user(Product::Migrate)?.tenant_id;

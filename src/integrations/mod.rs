@@ -1,6 +1,7 @@
 //! Upstream integrations: one module per upstream (as they arrive), and the status page.
 
 pub mod actions;
+pub mod ai;
 pub mod billing;
 pub mod bus;
 pub mod client;

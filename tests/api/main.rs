@@ -4,6 +4,7 @@ mod code_seed;
 mod helpers;
 
 mod agents;
+mod ai;
 mod auth;
 mod billing;
 mod bus;
