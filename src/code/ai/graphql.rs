@@ -255,12 +255,15 @@ impl Repository {
         ctx: &Context<'_>,
         doc_type: Option<DocumentType>,
     ) -> Result<Vec<Document>> {
-        let docs = state(ctx).ai.documents(&self.row, doc_type).await?;
+        let docs = state(ctx)
+            .ai
+            .documents(&self.siblings, &self.row, doc_type)
+            .await?;
         Ok(docs.into_iter().map(Document::from).collect())
     }
 
     pub(crate) async fn ai_runs_of(&self, ctx: &Context<'_>) -> Result<Vec<AiRunView>> {
-        let runs = state(ctx).ai.runs(&self.row).await?;
+        let runs = state(ctx).ai.runs(&self.siblings, &self.row).await?;
         Ok(runs.into_iter().map(|row| AiRunView { row }).collect())
     }
 }

@@ -14,14 +14,16 @@ pub mod task;
 use chrono::Utc;
 use entities::enums::Role;
 use entities::{ai_runs, documents, repositories};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use std::collections::HashMap;
+
 use crate::auth::User;
+use crate::db::children_per_parent;
+use crate::graphql::batch::Siblings;
 use crate::graphql::errors::{ApiError, ApiResult};
+use crate::graphql::relay::Window;
 use crate::integrations::ai::AiClient;
 use kinds::{AiRunKind, AiRunStatus, DocumentType};
 pub use task::{AiRun, register};
@@ -138,30 +140,65 @@ impl AiService {
             .await?)
     }
 
-    /// The latest runs of a repository, newest first.
-    pub async fn runs(&self, repo: &repositories::Model) -> ApiResult<Vec<ai_runs::Model>> {
-        Ok(ai_runs::Entity::find()
-            .filter(ai_runs::Column::TenantId.eq(repo.tenant_id))
-            .filter(ai_runs::Column::RepositoryId.eq(repo.id))
-            .order_by_desc(ai_runs::Column::Id)
-            .limit(RUNS_LISTED)
-            .all(&self.db)
-            .await?)
+    /// The latest runs of a repository, newest first; one statement for every repository of
+    /// the page (`siblings`).
+    pub async fn runs(
+        &self,
+        siblings: &Siblings,
+        repo: &repositories::Model,
+    ) -> ApiResult<Vec<ai_runs::Model>> {
+        let tenant = repo.tenant_id;
+        let grouped = siblings
+            .load("ai_runs".into(), |ids| async move {
+                let select = ai_runs::Entity::find()
+                    .filter(ai_runs::Column::TenantId.eq(tenant))
+                    .filter(ai_runs::Column::RepositoryId.is_in(ids.iter().copied()));
+                // `limit + 1` rows per repository, newest first.
+                let newest = Window {
+                    limit: RUNS_LISTED - 1,
+                    after: None,
+                    before: None,
+                    after_key: None,
+                    before_key: None,
+                    backward: true,
+                };
+                let (parent, id) = (ai_runs::Column::RepositoryId, ai_runs::Column::Id);
+                Ok(
+                    children_per_parent(&self.db, select, parent, id, &newest, |r| r.repository_id)
+                        .await?,
+                )
+            })
+            .await?;
+        let mut runs = grouped.get(&repo.id).cloned().unwrap_or_default();
+        runs.sort_by_key(|r| std::cmp::Reverse(r.id));
+        Ok(runs)
     }
 
     /// A repository's documents in document-type order, optionally only one type.
+    /// One statement for every repository of the page (`siblings`).
     pub async fn documents(
         &self,
+        siblings: &Siblings,
         repo: &repositories::Model,
         only: Option<DocumentType>,
     ) -> ApiResult<Vec<documents::Model>> {
-        let mut select = documents::Entity::find()
-            .filter(documents::Column::TenantId.eq(repo.tenant_id))
-            .filter(documents::Column::RepositoryId.eq(repo.id));
-        if let Some(t) = only {
-            select = select.filter(documents::Column::DocType.eq(t.as_str()));
-        }
-        let mut docs = select.all(&self.db).await?;
+        let tenant = repo.tenant_id;
+        let grouped = siblings
+            .load(format!("documents/{only:?}"), |ids| async move {
+                let mut select = documents::Entity::find()
+                    .filter(documents::Column::TenantId.eq(tenant))
+                    .filter(documents::Column::RepositoryId.is_in(ids.iter().copied()));
+                if let Some(t) = only {
+                    select = select.filter(documents::Column::DocType.eq(t.as_str()));
+                }
+                let mut grouped: HashMap<Uuid, Vec<documents::Model>> = HashMap::new();
+                for doc in select.all(&self.db).await? {
+                    grouped.entry(doc.repository_id).or_default().push(doc);
+                }
+                ApiResult::Ok(grouped)
+            })
+            .await?;
+        let mut docs = grouped.get(&repo.id).cloned().unwrap_or_default();
         docs.sort_by_key(|d| {
             DocumentType::parse(&d.doc_type)
                 .and_then(|t| DocumentType::ALL.iter().position(|a| *a == t))

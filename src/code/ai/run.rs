@@ -17,6 +17,7 @@ use super::answers::{
 };
 use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
 use super::prompts::{self, RepoContext};
+use crate::graphql::batch::Siblings;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::graphql::relay::global_id;
 use crate::integrations::ai::Scope;
@@ -110,7 +111,9 @@ impl AiService {
             .limit(500)
             .all(&self.db)
             .await?;
-        let documents = self.documents(&repo, None).await?;
+        let documents = self
+            .documents(&Siblings::single(repo.id), &repo, None)
+            .await?;
         let mut context = RepoContext {
             repo,
             org,

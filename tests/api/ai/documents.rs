@@ -157,3 +157,47 @@ both!(
         );
     }
 );
+
+both!(
+    documents_and_runs_on_a_list_cost_one_statement_each,
+    |backend| async move {
+        let s = setup(backend).await;
+        contract(&s).respond_with(Valid).mount(&s.ai).await;
+        let done = run(
+            &s,
+            "generateDocumentation",
+            json!({ "repositoryId": s.repo_gid, "docTypes": ["API", "SECURITY"] }),
+        )
+        .await;
+        assert_eq!(done["status"], "SUCCEEDED", "{done}");
+        s.app.seed_code(s.tenant, "b", 1, 6, 0).await;
+        let list = |first: usize| {
+            format!(
+                "{{ repositories(first: {first}) {{ nodes {{ id documents {{ docType }} aiRuns {{ status }} }} }} }}"
+            )
+        };
+        let (_, body) = s.app.gql(&s.admin, &list(20), json!({})).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let nodes = body["data"]["repositories"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 7);
+        for node in nodes {
+            let (docs, runs) = (
+                node["documents"].as_array().unwrap(),
+                node["aiRuns"].as_array().unwrap(),
+            );
+            if node["id"] == s.repo_gid.as_str() {
+                assert_eq!(docs.len(), 2, "{node}");
+                assert_eq!(runs[0]["status"], "SUCCEEDED", "{node}");
+            } else {
+                assert!(docs.is_empty() && runs.is_empty(), "{node}");
+            }
+        }
+        // Repositories, their documents, their runs: three statements whatever the page size.
+        s.app.settle().await;
+        for first in [2, 20] {
+            let before = s.app.statements();
+            s.app.gql(&s.admin, &list(first), json!({})).await;
+            assert_eq!(s.app.statements() - before, 3, "page of {first}");
+        }
+    }
+);
