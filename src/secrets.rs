@@ -37,6 +37,29 @@ impl SecretBox {
         STANDARD.encode(out)
     }
 
+    /// `value` as JSON, sealed under a purpose prefix and encoded for a URL (an OAuth `state`).
+    pub fn seal_for_url<T: serde::Serialize>(&self, purpose: &str, value: &T) -> String {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let json = serde_json::to_string(value).expect("the value serializes");
+        let sealed = STANDARD
+            .decode(self.seal(&format!("{purpose}{json}")))
+            .expect("SecretBox seals to base64");
+        URL_SAFE_NO_PAD.encode(sealed)
+    }
+
+    /// The value `seal_for_url` sealed for `purpose`; `None` when forged, altered or sealed
+    /// for another purpose.
+    pub fn open_from_url<T: serde::de::DeserializeOwned>(
+        &self,
+        purpose: &str,
+        sealed: &str,
+    ) -> Option<T> {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let bytes = URL_SAFE_NO_PAD.decode(sealed.trim().as_bytes()).ok()?;
+        let plain = self.open(&STANDARD.encode(bytes)).ok()?;
+        serde_json::from_str(plain.strip_prefix(purpose)?).ok()
+    }
+
     pub fn open(&self, sealed: &str) -> anyhow::Result<String> {
         let bytes = STANDARD.decode(sealed)?;
         anyhow::ensure!(bytes.len() > 12, "sealed value is too short");

@@ -4,7 +4,7 @@
 //! refresh token, so the new one is stored sealed before anything else happens).
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{OrgStatus, Provider};
 use entities::organizations;
@@ -55,9 +55,7 @@ impl GitlabState {
     }
 
     pub fn seal(&self, secrets: &SecretBox) -> String {
-        let json = serde_json::to_string(self).expect("the state serializes");
-        let sealed = secrets.seal(&format!("{PURPOSE}{json}"));
-        URL_SAFE_NO_PAD.encode(STANDARD.decode(sealed).expect("SecretBox seals to base64"))
+        secrets.seal_for_url(PURPOSE, self)
     }
 
     /// Forged, altered, foreign or expired states are `BAD_USER_INPUT`.
@@ -68,14 +66,7 @@ impl GitlabState {
                  connectGitlabGroup",
             )
         };
-        let bytes = URL_SAFE_NO_PAD
-            .decode(state.trim().as_bytes())
-            .map_err(|_| invalid())?;
-        let plain = secrets
-            .open(&STANDARD.encode(bytes))
-            .map_err(|_| invalid())?;
-        let json = plain.strip_prefix(PURPOSE).ok_or_else(invalid)?;
-        let state: GitlabState = serde_json::from_str(json).map_err(|_| invalid())?;
+        let state: GitlabState = secrets.open_from_url(PURPOSE, state).ok_or_else(invalid)?;
         if state.expires_at <= Utc::now() {
             return Err(invalid());
         }

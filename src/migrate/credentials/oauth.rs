@@ -4,7 +4,7 @@
 //! storage names, the PKCE verifier, the expiry), so nothing is stored until the callback succeeds.
 
 use base64::Engine;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -65,10 +65,7 @@ impl ConnectState {
 
     /// The opaque `state` parameter (URL-safe).
     pub fn seal(&self, secrets: &SecretBox) -> String {
-        let json = serde_json::to_string(self).expect("the state serializes");
-        let sealed = secrets.seal(&format!("{PURPOSE}{json}"));
-        let bytes = STANDARD.decode(sealed).expect("SecretBox seals to base64");
-        URL_SAFE_NO_PAD.encode(bytes)
+        secrets.seal_for_url(PURPOSE, self)
     }
 
     /// Opens a `state` parameter: forged, altered, foreign or expired ones are `BAD_USER_INPUT`.
@@ -79,14 +76,7 @@ impl ConnectState {
                  connectProjectStorage",
             )
         };
-        let bytes = URL_SAFE_NO_PAD
-            .decode(state.trim().as_bytes())
-            .map_err(|_| invalid())?;
-        let plain = secrets
-            .open(&STANDARD.encode(bytes))
-            .map_err(|_| invalid())?;
-        let json = plain.strip_prefix(PURPOSE).ok_or_else(invalid)?;
-        let state: ConnectState = serde_json::from_str(json).map_err(|_| invalid())?;
+        let state: ConnectState = secrets.open_from_url(PURPOSE, state).ok_or_else(invalid)?;
         if state.expires_at <= Utc::now() {
             return Err(invalid());
         }
@@ -182,7 +172,11 @@ mod tests {
         assert!(ConnectState::open(&secrets, &URL_SAFE_NO_PAD.encode(bytes)).is_err());
         assert!(ConnectState::open(&SecretBox::new(&[2u8; 32]), &sealed).is_err());
         // Another sealed value (say a refresh token) is no state.
-        let other = URL_SAFE_NO_PAD.encode(STANDARD.decode(secrets.seal("{}")).unwrap());
+        let other = URL_SAFE_NO_PAD.encode(
+            base64::engine::general_purpose::STANDARD
+                .decode(secrets.seal("{}"))
+                .unwrap(),
+        );
         assert!(ConnectState::open(&secrets, &other).is_err());
         let old = ConnectState {
             expires_at: Utc::now() - TimeDelta::seconds(1),
