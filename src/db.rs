@@ -19,6 +19,17 @@ impl StatementCounter {
     }
 }
 
+tokio::task_local! {
+    static UNCOUNTED: ();
+}
+
+/// Runs `work` without counting its statements: `/metrics` reads the outbox backlog at every
+/// scrape, and a scrape must not change the count it reports (nor a benchmark's per-request
+/// figure). The metric callback runs inside the polling task, so a task-local marks it.
+pub async fn uncounted<F: std::future::Future>(work: F) -> F::Output {
+    UNCOUNTED.scope((), work).await
+}
+
 /// Opens the data database and applies pending migrations.
 pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut options = ConnectOptions::new(url.to_string());
@@ -47,6 +58,9 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Statement
     let count = counter.0.clone();
     let print = std::env::var("GATEWAY_PRINT_SQL").is_ok_and(|v| v == "1");
     db.set_metric_callback(move |info| {
+        if UNCOUNTED.try_with(|_| ()).is_ok() {
+            return;
+        }
         count.fetch_add(1, Ordering::Relaxed);
         if print {
             eprintln!("SQL {:?} {}", info.elapsed, info.statement.sql);

@@ -355,6 +355,14 @@ both!(
             Some(1.0)
         );
         assert!(value(&samples, "gateway_db_statements_total", &[]).unwrap() > 0.0);
+        // A scrape reads the outbox backlog, but does not count its own statements: with
+        // nothing else running, scrapes report the same total.
+        app.settle().await;
+        let before = app.statements();
+        let first = value(&scrape(&app).await, "gateway_db_statements_total", &[]);
+        let second = value(&scrape(&app).await, "gateway_db_statements_total", &[]);
+        assert_eq!(first, Some(before as f64));
+        assert_eq!(second, first);
         let (data_max, queue_max) = match app.state.config.database_url {
             None => (8.0, 4.0),
             Some(_) => (20.0, 6.0),

@@ -25,14 +25,7 @@ impl Closing {
     }
 }
 
-/// `state` comes in an `Arc`: `AppState` is ~11 KiB by value, and every idle connection's task
-/// would carry a copy.
-pub async fn run(
-    state: std::sync::Arc<AppState>,
-    headers: HeaderMap,
-    request_id: String,
-    socket: WebSocket,
-) {
+pub async fn run(state: AppState, headers: HeaderMap, request_id: String, socket: WebSocket) {
     let mut open = GaugeShare::new(state.metrics.live_gauge("gateway_ws_connections"));
     open.set(1);
     let (mut sink, mut incoming) = socket.split();
@@ -263,13 +256,13 @@ mod tests {
 
     fn future_size<F, Fut>(_: &F) -> usize
     where
-        F: Fn(std::sync::Arc<AppState>, HeaderMap, String, WebSocket) -> Fut,
+        F: Fn(AppState, HeaderMap, String, WebSocket) -> Fut,
     {
         std::mem::size_of::<Fut>()
     }
 
     /// Every idle connection's task holds this future: it must stay small (it was 25 KB with
-    /// `AppState` by value and the sign-in future inline).
+    /// `AppState` by value and the sign-in future inline; `AppState` is now one `Arc`).
     #[test]
     fn a_connection_task_stays_small() {
         let size = future_size(&run);

@@ -53,10 +53,29 @@ pub async fn upgrade(
     // The connection outlives the upgrade request: it keeps the request's span (and id) for
     // its log lines.
     let span = tracing::Span::current();
-    let state = std::sync::Arc::new(state);
+    let credentials = sign_in_headers(&headers);
+    drop(headers);
     upgrade.on_upgrade(move |socket| {
-        tracing::Instrument::instrument(connection::run(state, headers, request_id, socket), span)
+        tracing::Instrument::instrument(
+            connection::run(state, credentials, request_id, socket),
+            span,
+        )
     })
+}
+
+/// The upgrade request's headers sign-in may read (cookie, authorization), copied. The request's
+/// own header values are slices of hyper's read buffer (≈ 16 KiB per connection), and a socket
+/// that kept them would keep that buffer for its whole life.
+fn sign_in_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut kept = HeaderMap::new();
+    for name in [header::COOKIE, header::AUTHORIZATION] {
+        for value in headers.get_all(&name) {
+            if let Ok(copy) = header::HeaderValue::from_bytes(value.as_bytes()) {
+                kept.append(name.clone(), copy);
+            }
+        }
+    }
+    kept
 }
 
 /// Browsers always send Origin on a WebSocket upgrade; other clients may not (and carry no
