@@ -28,6 +28,7 @@ use stack_gateway::config::SsoConfig;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 const SECRET: &str = "subscribers-bench-secret-0123456789abcdef";
 const MEMORY_TARGET_MIB: f64 = 100.0;
@@ -177,7 +178,14 @@ async fn subscriber(
     request
         .headers_mut()
         .insert("sec-websocket-protocol", "graphql-transport-ws".parse()?);
-    let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+    // Small buffers, as the server's: tungstenite zero-fills its whole read buffer before every
+    // read, and with the default 128 KiB that memset was most of the client's CPU on the cores
+    // it shares with the server.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024);
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
     let (mut sink, mut stream) = socket.split();
     let init = json!({ "type": "connection_init", "payload": { "token": *token } });
     sink.send(Message::text(init.to_string())).await?;

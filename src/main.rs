@@ -4,11 +4,6 @@ use clap::{Parser, Subcommand};
 use stack_gateway::auth::claims::{MintRequest, mint};
 use stack_gateway::config::Config;
 
-/// mimalloc instead of glibc malloc: less CPU per request and less memory held under
-/// concurrency (figures in docs/benchmarks.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "stack-gateway",
