@@ -49,13 +49,14 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn fingerprint(&self) -> String {
+    /// `sha256(tool|repository|issue|subject)`: stable across runs, distinct per audit tool.
+    pub fn fingerprint(&self, tool: &str) -> String {
         let issue = match self.issue {
             AccessIssue::PermissionDrift => "permission_drift",
             AccessIssue::OrphanedAccess => "orphaned_access",
             AccessIssue::Missing2fa => "missing_2fa",
         };
-        let key = format!("{TOOL}|{}|{issue}|{}", self.repository, self.subject);
+        let key = format!("{tool}|{}|{issue}|{}", self.repository, self.subject);
         hex::encode(Sha256::digest(key.as_bytes()))
     }
 }
@@ -203,9 +204,11 @@ fn drift(repo: &repositories::Model, subject: String, who: &str, role: &str, bas
     }
 }
 
-/// Writes the audit's result for `repos` in one transaction.
+/// Writes the result of the audit `tool` for `repos` in one transaction (only that tool's
+/// findings are updated or resolved).
 pub async fn apply(
     db: &DatabaseConnection,
+    tool: &'static str,
     org: &organizations::Model,
     repos: &[repositories::Model],
     issues: Vec<Issue>,
@@ -219,7 +222,7 @@ pub async fn apply(
     let ids: Vec<Uuid> = repos.iter().map(|r| r.id).collect();
     let mut known: HashMap<String, findings::Model> = findings::Entity::find()
         .filter(findings::Column::TenantId.eq(org.tenant_id))
-        .filter(findings::Column::Tool.eq(TOOL))
+        .filter(findings::Column::Tool.eq(tool))
         .filter(findings::Column::RepositoryId.is_in(ids))
         .all(&txn)
         .await?
@@ -228,7 +231,7 @@ pub async fn apply(
         .collect();
     let mut seen = HashSet::new();
     for issue in issues {
-        let fingerprint = issue.fingerprint();
+        let fingerprint = issue.fingerprint(tool);
         if !seen.insert(fingerprint.clone()) {
             continue;
         }
@@ -266,7 +269,7 @@ pub async fn apply(
                 row.package_version = Set(None);
                 row.secret_type = Set(None);
                 row.fingerprint = Set(fingerprint);
-                row.tool = Set(Some(TOOL.into()));
+                row.tool = Set(Some(tool.into()));
                 row.first_seen_at = Set(now);
                 row.resolved_at = Set(None);
                 row.created_at = Set(now);

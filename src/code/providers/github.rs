@@ -65,9 +65,13 @@ pub struct OrgInfo {
     pub default_repository_permission: Option<String>,
 }
 
+/// A repository as discovery applies it, whatever the provider.
 #[derive(Deserialize, Debug, Clone)]
 pub struct Repo {
-    pub id: i64,
+    /// The provider's id, kept as `external_id` (GitHub and GitLab: a number; Azure DevOps: a
+    /// GUID).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
     pub name: String,
     pub full_name: String,
     pub html_url: String,
@@ -82,6 +86,20 @@ pub struct Repo {
     /// All languages, largest first, where the provider lists them (GitLab).
     #[serde(default)]
     pub languages: Vec<String>,
+}
+
+/// A JSON number or string, as text.
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(i64),
+        Text(String),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Number(n) => n.to_string(),
+        Id::Text(s) => s,
+    })
 }
 
 #[derive(Deserialize)]

@@ -181,7 +181,7 @@ impl Gitlab {
             // Largest share first, so the stack reads in order of weight.
             languages.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             repos.push(Repo {
-                id: p.id,
+                id: p.id.to_string(),
                 name: p.name,
                 full_name: p.path_with_namespace,
                 html_url: p.web_url,

@@ -400,7 +400,7 @@ impl ProviderService {
     ) -> Result<audit::Tally, GithubError> {
         let repos = discovery::auditable(&self.db, org).await?;
         let desired = audit::collect(&self.github, token, org, &repos).await?;
-        Ok(audit::apply(&self.db, org, &repos, desired).await?)
+        Ok(audit::apply(&self.db, audit::TOOL, org, &repos, desired).await?)
     }
 
     /// The organization goes to `error` with the reason and the retry time (GitHub's reset time
