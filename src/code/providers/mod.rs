@@ -426,8 +426,17 @@ impl ProviderService {
             updated_at: Set(now),
             ..Default::default()
         };
-        if error.code() == Code::UpstreamAuthFailed
-            && let Some(sealed) = org.credentials_encrypted.as_deref()
+        // The stored credentials, not the run's copy of the row: the run may have refreshed
+        // and stored a rotated refresh token that must not be overwritten with the old one.
+        let current = if error.code() == Code::UpstreamAuthFailed {
+            organizations::Entity::find_by_id(org.id)
+                .one(&self.db)
+                .await?
+                .and_then(|o| o.credentials_encrypted)
+        } else {
+            None
+        };
+        if let Some(sealed) = current.as_deref()
             && let Ok(mut creds) = Credentials::open(&self.secrets, sealed)
         {
             creds.token = None;
