@@ -1,8 +1,14 @@
 //! Connect Organization: source-control providers, discovery of their repositories, and the
-//! access audit. GitHub (the GitHub App) and GitLab (OAuth, discovery only) are implemented;
-//! Azure DevOps is not yet (docs/providers.md). Flows, mappings and failure handling: docs/providers.md.
+//! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery) and
+//! Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are implemented, each as a wire client
+//! (`github.rs`, `gitlab.rs`, `azure_devops.rs`) and, for the OAuth providers, a flow
+//! (`*_flow.rs`: sealed state, connect, callback, token refresh). Flows, mappings and failure
+//! handling: docs/providers.md.
 
 pub mod audit;
+pub mod azure_devops;
+pub mod azure_devops_audit;
+pub mod azure_devops_flow;
 pub mod credentials;
 pub mod discovery;
 pub mod github;
@@ -24,6 +30,7 @@ use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::OrgDisconnected};
 use crate::integrations::client::UpstreamClient;
 use crate::secrets::SecretBox;
+use azure_devops::AzureDevops;
 use credentials::Credentials;
 use github::{Github, GithubError, OrgInfo, Repo};
 use gitlab::Gitlab;
@@ -51,6 +58,7 @@ pub struct ProviderService {
     db: DatabaseConnection,
     github: Github,
     gitlab: Gitlab,
+    azure_devops: AzureDevops,
     secrets: SecretBox,
     bus_wake: std::sync::Arc<tokio::sync::Notify>,
     public_url: String,
@@ -79,7 +87,8 @@ impl ProviderService {
         ProviderService {
             db,
             github: Github::new(upstream.clone()),
-            gitlab: Gitlab::new(upstream),
+            gitlab: Gitlab::new(upstream.clone()),
+            azure_devops: AzureDevops::new(upstream),
             secrets,
             bus_wake,
             public_url,
@@ -246,7 +255,7 @@ impl ProviderService {
         use organizations::Column as C;
         let stale = now - TimeDelta::hours(REDISCOVER_AFTER_HOURS);
         let due = organizations::Entity::find()
-            .filter(C::Provider.is_in([Provider::Github, Provider::Gitlab]))
+            .filter(C::Provider.is_in([Provider::Github, Provider::Gitlab, Provider::AzureDevops]))
             .filter(C::CredentialsEncrypted.is_not_null())
             .filter(
                 Condition::any()
@@ -294,12 +303,7 @@ impl ProviderService {
         let run = match org.provider {
             Provider::Github => self.discover(org).await,
             Provider::Gitlab => self.discover_gitlab(org).await,
-            Provider::AzureDevops => {
-                return Err(ApiError::new(
-                    Code::IntegrationNotConfigured,
-                    "Azure DevOps organizations cannot be discovered yet",
-                ));
-            }
+            Provider::AzureDevops => self.discover_azure_devops(org).await,
         };
         match run {
             Ok(done) => Ok(done),
