@@ -19,7 +19,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::github::{GhResult, Github, rank};
+use super::github::{Github, rank};
+use super::wire::ProviderResult;
 use crate::graphql::errors::{ApiResult, Code};
 
 /// The `tool` of the findings the audit owns (it resolves only these).
@@ -62,7 +63,7 @@ impl Issue {
 }
 
 /// A list the app may not be allowed to read (or a personal account has no such list): `None`.
-fn optional<T>(result: GhResult<T>) -> GhResult<Option<T>> {
+fn optional<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(e) if e.error.code() == Code::UpstreamRejected => Ok(None),
@@ -85,7 +86,7 @@ pub async fn collect(
     token: &str,
     org: &organizations::Model,
     repos: &[repositories::Model],
-) -> GhResult<Vec<Issue>> {
+) -> ProviderResult<Vec<Issue>> {
     let no_2fa = logins(optional(
         github.members_without_2fa(token, &org.login).await,
     )?);

@@ -7,16 +7,16 @@
 //! never logged.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::github::{GhResult, GithubError, OrgInfo, Repo};
+use super::github::{OrgInfo, Repo};
 pub use super::gitlab::Grant;
+use super::wire::{self, ProviderResult, RetryAt};
 use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
@@ -204,7 +204,7 @@ impl AzureDevops {
 
     /// Redeems a grant. A code is single use and sent once; a refresh is retried on 5xx
     /// (Microsoft keeps the old refresh token valid until the new one is used).
-    pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> GhResult<Tokens> {
+    pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> ProviderResult<Tokens> {
         self.require()?;
         let url = self.endpoint("token")?;
         let c = self.upstream.config();
@@ -232,48 +232,42 @@ impl AzureDevops {
         let body = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
-        let retry_at = Mutex::new(None);
-        let response = self
-            .upstream
-            .send_inspected(
-                Integration::AzureDevops,
-                retry,
-                |http| {
-                    http.post(url.clone())
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .body(body.clone())
-                },
-                |status, headers, body| {
-                    rate_limited(status, headers, &retry_at)
-                        .or_else(|| explain_token(grant, status, body))
-                },
+        let response = wire::send(
+            &self.upstream,
+            Integration::AzureDevops,
+            retry,
+            |http| {
+                http.post(url.clone())
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+            },
+            |status, headers, body, retry_at| {
+                rate_limited(status, headers, retry_at)
+                    .or_else(|| explain_token(grant, status, body))
+            },
+        )
+        .await?;
+        let tokens: Tokens =
+            wire::decode_secret(&self.upstream, Integration::AzureDevops, response).await?;
+        if tokens.access_token.is_empty() {
+            return Err(ApiError::new(
+                Code::UpstreamUnavailable,
+                "Azure DevOps sign-in answered without an access token",
             )
-            .await
-            .map_err(|error| GithubError {
-                error,
-                retry_at: *retry_at.lock().unwrap(),
-            })?;
-        // The body holds the tokens: never logged, not even when it does not parse.
-        let bytes = response.bytes().await.map_err(|_| unavailable())?;
-        match serde_json::from_slice::<Tokens>(&bytes) {
-            Ok(tokens) if !tokens.access_token.is_empty() => Ok(tokens),
-            _ => Err(self
-                .upstream
-                .fail(Integration::AzureDevops, unexpected())
-                .await
-                .into()),
+            .into());
         }
+        Ok(tokens)
     }
 
     /// `GET {api}/{org}/_apis/connectionData`: the organization is there and the token may
     /// read it; its id.
-    pub async fn connection(&self, token: &str, org: &str) -> GhResult<ConnectionData> {
+    pub async fn connection(&self, token: &str, org: &str) -> ProviderResult<ConnectionData> {
         let url = format!("{}/{org}/_apis/connectionData", self.api());
         self.json(&url, token).await.map(|(v, _)| v)
     }
 
     /// Every project of the organization, following `x-ms-continuationtoken`.
-    pub async fn projects(&self, token: &str, org: &str) -> GhResult<Vec<Project>> {
+    pub async fn projects(&self, token: &str, org: &str) -> ProviderResult<Vec<Project>> {
         let first = format!(
             "{}/{org}/_apis/projects?api-version={API_VERSION}&$top=100",
             self.api()
@@ -304,7 +298,7 @@ impl AzureDevops {
     /// Every Git repository of the organization (`_apis/git/repositories` lists all projects'
     /// repositories in one answer), with its project's visibility and languages and the date of
     /// its default branch's latest commit.
-    pub async fn repositories(&self, token: &str, org: &str) -> GhResult<Vec<Repo>> {
+    pub async fn repositories(&self, token: &str, org: &str) -> ProviderResult<Vec<Repo>> {
         let projects = self.projects(token, org).await?;
         let url = format!(
             "{}/{org}/_apis/git/repositories?api-version={API_VERSION}",
@@ -360,7 +354,7 @@ impl AzureDevops {
         token: &str,
         org: &str,
         repo: &GitRepository,
-    ) -> GhResult<Option<DateTime<Utc>>> {
+    ) -> ProviderResult<Option<DateTime<Utc>>> {
         let url = format!(
             "{}/{org}/{}/_apis/git/repositories/{}/commits?searchCriteria.$top=1&api-version={API_VERSION}",
             self.api(),
@@ -385,7 +379,7 @@ impl AzureDevops {
         token: &str,
         org: &str,
         project: &str,
-    ) -> GhResult<HashMap<String, Vec<String>>> {
+    ) -> ProviderResult<HashMap<String, Vec<String>>> {
         let url = format!(
             "{}/{org}/{project}/_apis/projectanalysis/languagemetrics?api-version={METRICS_VERSION}",
             self.api()
@@ -412,7 +406,11 @@ impl AzureDevops {
     /// Every user entitlement of the organization with its project entitlements
     /// (`{AZURE_DEVOPS_ENTITLEMENTS_URL}/{org}/_apis/userentitlements`, following the body's
     /// `continuationToken`). `None` when the connecting user may not read them.
-    pub async fn entitlements(&self, token: &str, org: &str) -> GhResult<Option<Vec<Entitlement>>> {
+    pub async fn entitlements(
+        &self,
+        token: &str,
+        org: &str,
+    ) -> ProviderResult<Option<Vec<Entitlement>>> {
         let base = &self.upstream.config().azure_devops_entitlements_url;
         let first = format!(
             "{base}/{org}/_apis/userentitlements?select=Projects&api-version={API_VERSION}"
@@ -448,7 +446,11 @@ impl AzureDevops {
         }
     }
 
-    async fn json<T: DeserializeOwned>(&self, url: &str, bearer: &str) -> GhResult<(T, HeaderMap)> {
+    async fn json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        bearer: &str,
+    ) -> ProviderResult<(T, HeaderMap)> {
         self.get(url, bearer, Call::Discovery).await
     }
 
@@ -457,29 +459,22 @@ impl AzureDevops {
         url: &str,
         bearer: &str,
         call: Call,
-    ) -> GhResult<(T, HeaderMap)> {
-        let retry_at = Mutex::new(None);
-        let response = self
-            .upstream
-            .send_inspected(
-                Integration::AzureDevops,
-                Retry::Safe,
-                |http| {
-                    http.get(url)
-                        .bearer_auth(bearer)
-                        .header("Accept", "application/json")
-                },
-                |status, headers, _| {
-                    rate_limited(status, headers, &retry_at).or_else(|| explain_api(call, status))
-                },
-            )
-            .await
-            .map_err(|error| GithubError {
-                error,
-                retry_at: *retry_at.lock().unwrap(),
-            })?;
-        let headers = response.headers().clone();
-        if sign_in_page(response.status(), &headers) {
+    ) -> ProviderResult<(T, HeaderMap)> {
+        let response = wire::send(
+            &self.upstream,
+            Integration::AzureDevops,
+            Retry::Safe,
+            |http| {
+                http.get(url)
+                    .bearer_auth(bearer)
+                    .header("Accept", "application/json")
+            },
+            |status, headers, _, retry_at| {
+                rate_limited(status, headers, retry_at).or_else(|| explain_api(call, status))
+            },
+        )
+        .await?;
+        if sign_in_page(response.status(), response.headers()) {
             tracing::warn!(url, "Azure DevOps answered with its sign-in page");
             return Err(self
                 .upstream
@@ -487,18 +482,7 @@ impl AzureDevops {
                 .await
                 .into());
         }
-        let bytes = response.bytes().await.map_err(|_| unavailable())?;
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => Ok((value, headers)),
-            Err(error) => {
-                tracing::warn!(%error, url, "Azure DevOps answered with an unexpected body");
-                Err(self
-                    .upstream
-                    .fail(Integration::AzureDevops, unexpected())
-                    .await
-                    .into())
-            }
-        }
+        wire::decode(&self.upstream, Integration::AzureDevops, url, response).await
     }
 }
 
@@ -513,30 +497,14 @@ fn sign_in_page(status: StatusCode, headers: &HeaderMap) -> bool {
 }
 
 /// 429: `X-RateLimit-Reset` (Unix seconds) when present, else `Retry-After` (seconds).
-fn rate_limited(
-    status: StatusCode,
-    headers: &HeaderMap,
-    retry_at: &Mutex<Option<DateTime<Utc>>>,
-) -> Option<ApiError> {
-    if status != StatusCode::TOO_MANY_REQUESTS {
-        return None;
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let reset = header("x-ratelimit-reset")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .and_then(|s| DateTime::from_timestamp(s, 0));
-    let after = header("retry-after")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .map(|s| Utc::now() + TimeDelta::seconds(s));
-    let at = reset.or(after);
-    *retry_at.lock().unwrap() = at;
-    let when = at
-        .map(|t| format!(" until {}", t.to_rfc3339()))
-        .unwrap_or_default();
-    Some(ApiError::new(
-        Code::RateLimited,
-        format!("Azure DevOps is throttling the organization's requests{when}"),
-    ))
+fn rate_limited(status: StatusCode, headers: &HeaderMap, retry_at: &RetryAt) -> Option<ApiError> {
+    wire::rate_limited(
+        Integration::AzureDevops,
+        status,
+        headers,
+        "x-ratelimit-reset",
+        retry_at,
+    )
 }
 
 fn refused() -> ApiError {
@@ -605,20 +573,6 @@ fn explain_token(grant: Grant<'_>, status: StatusCode, body: &str) -> Option<Api
     Some(ApiError::new(Code::UpstreamAuthFailed, message))
 }
 
-fn unavailable() -> ApiError {
-    ApiError::new(
-        Code::UpstreamUnavailable,
-        "Azure DevOps broke off its answer",
-    )
-}
-
-fn unexpected() -> ApiError {
-    ApiError::new(
-        Code::UpstreamUnavailable,
-        "Azure DevOps answered with a body that is not the expected JSON",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -630,7 +584,7 @@ mod tests {
         assert!(!sign_in_page(StatusCode::OK, &h));
         h.insert("content-type", "text/html; charset=utf-8".parse().unwrap());
         assert!(sign_in_page(StatusCode::OK, &h));
-        let at = Mutex::new(None);
+        let at = std::sync::Mutex::new(None);
         let mut h = HeaderMap::new();
         h.insert("retry-after", "30".parse().unwrap());
         h.insert("x-ratelimit-reset", "1900000000".parse().unwrap());

@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use super::azure_devops::{self, AzureDevops, Grant};
 use super::credentials::Credentials;
-use super::github::GhResult;
+use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, audit, azure_devops_audit, discovery};
 use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
@@ -258,7 +258,7 @@ impl ProviderService {
     pub(super) async fn discover_azure_devops(
         &self,
         org: &organizations::Model,
-    ) -> GhResult<(organizations::Model, RunOutcome)> {
+    ) -> ProviderResult<(organizations::Model, RunOutcome)> {
         let token = self.azure_devops_token(org).await?;
         self.azure_devops.connection(&token, &org.login).await?;
         let repos = self.azure_devops.repositories(&token, &org.login).await?;
@@ -283,7 +283,7 @@ impl ProviderService {
         &self,
         org: &organizations::Model,
         token: &str,
-    ) -> GhResult<audit::Tally> {
+    ) -> ProviderResult<audit::Tally> {
         let Some(entitlements) = self.azure_devops.entitlements(token, &org.login).await? else {
             tracing::info!(org = %org.id, "Azure DevOps entitlements not readable: audit skipped");
             return Ok(audit::Tally::default());
@@ -295,7 +295,7 @@ impl ProviderService {
 
     /// The stored access token while it has more than the margin left, else a refresh whose
     /// answer (new access token, rotated refresh token) is stored sealed at once.
-    async fn azure_devops_token(&self, org: &organizations::Model) -> GhResult<String> {
+    async fn azure_devops_token(&self, org: &organizations::Model) -> ProviderResult<String> {
         let sealed = org.credentials_encrypted.as_deref().unwrap_or_default();
         let mut creds = Credentials::open(&self.secrets, sealed)?;
         if let Some(token) = creds.fresh_token(Utc::now()) {

@@ -1,8 +1,9 @@
 //! Connect Organization: source-control providers, discovery of their repositories, and the
 //! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery) and
 //! Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are implemented, each as a wire client
-//! (`github.rs`, `gitlab.rs`, `azure_devops.rs`) and, for the OAuth providers, a flow
-//! (`*_flow.rs`: sealed state, connect, callback, token refresh). Flows, mappings and failure
+//! (`github.rs`, `gitlab.rs`, `azure_devops.rs`, sharing `wire.rs`: the error with the
+//! provider's retry time, sends, decoding) and, for the OAuth providers, a flow (`*_flow.rs`:
+//! sealed state, connect, callback, token refresh). Flows, mappings and failure
 //! handling: docs/providers.md.
 
 pub mod audit;
@@ -16,6 +17,7 @@ pub mod gitlab;
 pub mod gitlab_flow;
 pub mod graphql;
 pub mod task;
+pub mod wire;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{OrgStatus, Product, Provider};
@@ -32,8 +34,9 @@ use crate::integrations::client::UpstreamClient;
 use crate::secrets::SecretBox;
 use azure_devops::AzureDevops;
 use credentials::Credentials;
-use github::{Github, GithubError, OrgInfo, Repo};
+use github::{Github, OrgInfo, Repo};
 use gitlab::Gitlab;
+use wire::ProviderError;
 
 pub use task::register;
 
@@ -317,7 +320,7 @@ impl ProviderService {
     async fn discover(
         &self,
         org: &organizations::Model,
-    ) -> Result<(organizations::Model, RunOutcome), GithubError> {
+    ) -> Result<(organizations::Model, RunOutcome), ProviderError> {
         let token = self.token(org).await?;
         // A personal account's installation has no organization (GitHub answers 404).
         let info = match self.github.org(&token, &org.login).await {
@@ -346,7 +349,7 @@ impl ProviderService {
         org: &organizations::Model,
         info: Option<OrgInfo>,
         repos: &[Repo],
-    ) -> Result<(organizations::Model, discovery::Applied), GithubError> {
+    ) -> Result<(organizations::Model, discovery::Applied), ProviderError> {
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db)
             .await
@@ -384,7 +387,7 @@ impl ProviderService {
 
     /// The installation token: the stored one while it has more than five minutes left, else
     /// a new one, stored sealed (never in plain text, never logged).
-    async fn token(&self, org: &organizations::Model) -> Result<String, GithubError> {
+    async fn token(&self, org: &organizations::Model) -> Result<String, ProviderError> {
         let sealed = org.credentials_encrypted.as_deref().unwrap_or_default();
         let mut creds = Credentials::open(&self.secrets, sealed)?;
         if let Some(token) = creds.fresh_token(Utc::now()) {
@@ -401,7 +404,7 @@ impl ProviderService {
         &self,
         org: &organizations::Model,
         token: &str,
-    ) -> Result<audit::Tally, GithubError> {
+    ) -> Result<audit::Tally, ProviderError> {
         let repos = discovery::auditable(&self.db, org).await?;
         let desired = audit::collect(&self.github, token, org, &repos).await?;
         Ok(audit::apply(&self.db, audit::TOOL, org, &repos, desired).await?)
@@ -412,7 +415,7 @@ impl ProviderService {
     async fn record_failure(
         &self,
         org: &organizations::Model,
-        failure: &GithubError,
+        failure: &ProviderError,
     ) -> ApiResult<organizations::Model> {
         let now = Utc::now();
         let error = &failure.error;
