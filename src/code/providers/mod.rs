@@ -10,6 +10,7 @@ pub mod audit;
 pub mod azure_devops;
 pub mod azure_devops_audit;
 pub mod azure_devops_flow;
+pub mod azure_devops_types;
 pub mod credentials;
 pub mod discovery;
 pub mod github;
