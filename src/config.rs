@@ -153,6 +153,19 @@ pub struct IntegrationsConfig {
     pub gitlab_client_secret: Option<String>,
     /// The GitLab instance (`GITLAB_URL`): OAuth at `/oauth/*`, REST at `/api/v4`.
     pub gitlab_url: String,
+    /// The Entra app registration Azure DevOps organizations are connected through
+    /// (`AZURE_DEVOPS_CLIENT_ID`, `AZURE_DEVOPS_CLIENT_SECRET`): delegated Azure DevOps access.
+    pub azure_devops_client_id: Option<String>,
+    pub azure_devops_client_secret: Option<String>,
+    /// The Entra tenant users sign in against (`AZURE_DEVOPS_TENANT`): a tenant id or domain,
+    /// or `organizations` (any work or school account).
+    pub azure_devops_tenant: String,
+    /// Microsoft identity platform base for Azure DevOps sign-ins (`AZURE_DEVOPS_LOGIN_URL`).
+    pub azure_devops_login_url: String,
+    /// Azure DevOps Services REST base (`AZURE_DEVOPS_API_URL`): `{base}/{organization}/_apis`.
+    pub azure_devops_api_url: String,
+    /// Member Entitlement Management base (`AZURE_DEVOPS_ENTITLEMENTS_URL`), for the access audit.
+    pub azure_devops_entitlements_url: String,
 }
 
 /// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
@@ -168,6 +181,9 @@ pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.n
 pub const GITHUB_APP_ID: &str = "3034314";
 pub const GITHUB_API_URL: &str = "https://api.github.com";
 pub const GITLAB_URL: &str = "https://gitlab.com";
+pub const AZURE_DEVOPS_TENANT: &str = "organizations";
+pub const AZURE_DEVOPS_API_URL: &str = "https://dev.azure.com";
+pub const AZURE_DEVOPS_ENTITLEMENTS_URL: &str = "https://vsaex.dev.azure.com";
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -210,6 +226,12 @@ impl Default for IntegrationsConfig {
             gitlab_client_id: None,
             gitlab_client_secret: None,
             gitlab_url: GITLAB_URL.into(),
+            azure_devops_client_id: None,
+            azure_devops_client_secret: None,
+            azure_devops_tenant: AZURE_DEVOPS_TENANT.into(),
+            azure_devops_login_url: AZURE_LOGIN_URL.into(),
+            azure_devops_api_url: AZURE_DEVOPS_API_URL.into(),
+            azure_devops_entitlements_url: AZURE_DEVOPS_ENTITLEMENTS_URL.into(),
         }
     }
 }
@@ -280,6 +302,24 @@ impl IntegrationsConfig {
                     .map_err(|e| anyhow::anyhow!("GITLAB_URL is not a URL: {e}"))?;
                 url.trim_end_matches('/').to_string()
             },
+            azure_devops_client_id: var("AZURE_DEVOPS_CLIENT_ID"),
+            azure_devops_client_secret: var("AZURE_DEVOPS_CLIENT_SECRET"),
+            azure_devops_tenant: match var("AZURE_DEVOPS_TENANT") {
+                Some(tenant) => crate::migrate::credentials::oauth::azure_tenant(Some(&tenant))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "AZURE_DEVOPS_TENANT must be an Entra tenant id or domain, or \
+                             `organizations` (it is {tenant:?})"
+                        )
+                    })?,
+                None => AZURE_DEVOPS_TENANT.into(),
+            },
+            azure_devops_login_url: azure_url("AZURE_DEVOPS_LOGIN_URL", AZURE_LOGIN_URL)?,
+            azure_devops_api_url: azure_url("AZURE_DEVOPS_API_URL", AZURE_DEVOPS_API_URL)?,
+            azure_devops_entitlements_url: azure_url(
+                "AZURE_DEVOPS_ENTITLEMENTS_URL",
+                AZURE_DEVOPS_ENTITLEMENTS_URL,
+            )?,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `GET /api/jobs/{id}/credentials` (also under `/api/agent/jobs/…`): an agent's upload SAS for
 //! one of its jobs, shaped like the rest of the agent API. `GET /auth/azure/callback`: where
-//! Microsoft returns the browser after a project's storage sign-in.
+//! Microsoft returns the browser after a project's storage sign-in; the GitLab and Azure DevOps
+//! callbacks of Connect Organization.
 
 use axum::extract::{Path, Query, State};
 use axum::http::header::{CACHE_CONTROL, LOCATION, REFERRER_POLICY};
@@ -54,6 +55,25 @@ pub async fn gitlab_callback(
     let result = state
         .providers
         .gitlab_callback(
+            params.code.as_deref(),
+            params.state.as_deref(),
+            params.error.as_deref(),
+        )
+        .await;
+    private(redirect_or_error(&headers, result))
+}
+
+/// `GET /auth/azure-devops/callback?code&state`: connects the Azure DevOps organization the
+/// state names and redirects to the gateway; a bad, expired or forged state is 400
+/// `BAD_USER_INPUT`.
+pub async fn azure_devops_callback(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<CallbackParams>,
+) -> Response {
+    let result = state
+        .providers
+        .azure_devops_callback(
             params.code.as_deref(),
             params.state.as_deref(),
             params.error.as_deref(),

@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(auth::http::logout))
         .route("/auth/azure/callback", get(credentials::azure_callback))
         .route("/auth/gitlab/callback", get(credentials::gitlab_callback))
+        .route(
+            "/auth/azure-devops/callback",
+            get(credentials::azure_devops_callback),
+        )
         .route("/api/agent/register", post(agent_api::register))
         .route("/api/agent/heartbeat", post(agent_api::heartbeat))
         .route("/api/agent/commands/{id}/ack", post(agent_api::ack))

@@ -29,8 +29,13 @@ pub async fn probe(upstream: &UpstreamClient, integration: Integration) -> ApiRe
         Integration::AiPlatform => (c.ai_gateway_url.clone(), c.ai_gateway_key.clone()),
         Integration::Bus => (c.bus_api_url.clone(), None),
         // Judged by their recorded calls only: Azure has no cheap call without a project's token.
-        // GitHub: its calls need an installation, judged by the discovery runs.
-        Integration::Ses | Integration::Azure | Integration::Github | Integration::Gitlab => {
+        // GitHub, GitLab, Azure DevOps: their calls need an organization's token, judged by
+        // the discovery runs.
+        Integration::Ses
+        | Integration::Azure
+        | Integration::Github
+        | Integration::Gitlab
+        | Integration::AzureDevops => {
             return Ok(());
         }
     };

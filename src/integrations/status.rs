@@ -18,10 +18,12 @@ pub enum Integration {
     Github,
     /// GitLab, through its OAuth application (connected groups' discovery).
     Gitlab,
+    /// Azure DevOps, through an Entra app registration (connected organizations' discovery).
+    AzureDevops,
 }
 
 impl Integration {
-    pub const ALL: [Integration; 10] = [
+    pub const ALL: [Integration; 11] = [
         Integration::Hub,
         Integration::Psa,
         Integration::Crm,
@@ -32,6 +34,7 @@ impl Integration {
         Integration::Azure,
         Integration::Github,
         Integration::Gitlab,
+        Integration::AzureDevops,
     ];
 
     /// The key stored in `integration_health`.
@@ -47,6 +50,7 @@ impl Integration {
             Integration::Azure => "azure",
             Integration::Github => "github",
             Integration::Gitlab => "gitlab",
+            Integration::AzureDevops => "azure_devops",
         }
     }
 
@@ -63,6 +67,7 @@ impl Integration {
             Integration::Azure => "Azure Storage",
             Integration::Github => "GitHub",
             Integration::Gitlab => "GitLab",
+            Integration::AzureDevops => "Azure DevOps",
         }
     }
 
@@ -109,6 +114,10 @@ impl Integration {
             Integration::Gitlab => vec![
                 v("GITLAB_CLIENT_ID", &c.gitlab_client_id),
                 v("GITLAB_CLIENT_SECRET", &c.gitlab_client_secret),
+            ],
+            Integration::AzureDevops => vec![
+                v("AZURE_DEVOPS_CLIENT_ID", &c.azure_devops_client_id),
+                v("AZURE_DEVOPS_CLIENT_SECRET", &c.azure_devops_client_secret),
             ],
         }
     }

@@ -35,6 +35,9 @@ pub enum IntegrationName {
     Github,
     /// GitLab, through its OAuth application: connected groups' discovery.
     Gitlab,
+    /// Azure DevOps, through an Entra app registration (Microsoft OAuth): connected
+    /// organizations' discovery and access audit.
+    AzureDevops,
 }
 
 /// Connection state of an integration.

@@ -65,7 +65,11 @@ both!(
             find("GITLAB")["missingVariables"],
             json!(["GITLAB_CLIENT_ID", "GITLAB_CLIENT_SECRET"])
         );
-        assert_eq!(list.len(), 10);
+        assert_eq!(
+            find("AZURE_DEVOPS")["missingVariables"],
+            json!(["AZURE_DEVOPS_CLIENT_ID", "AZURE_DEVOPS_CLIENT_SECRET"])
+        );
+        assert_eq!(list.len(), 11);
         // Empty lists answer with empty pages.
         let (_, body) = app.gql(&token, "{ psaLinks(first: 5) { totalCount } crmOpportunities(first: 5) { totalCount } cmdbSyncRuns(first: 5) { totalCount } billingReports(first: 5) { totalCount } events(first: 5) { totalCount } }", json!({})).await;
         assert!(body.get("errors").is_none(), "{body}");

@@ -23,6 +23,7 @@ mod ordering;
 mod persisted;
 mod probe;
 mod providers;
+mod providers_azure;
 mod providers_gitlab;
 mod psa;
 mod psa_failures;

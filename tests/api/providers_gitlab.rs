@@ -519,3 +519,34 @@ both!(
         assert!(body.to_string().contains("GITLAB_CLIENT_ID"), "{body}");
     }
 );
+
+both!(
+    gitlab_refresh_rotated_before_a_refusal_is_kept,
+    |backend| async move {
+        let (app, server) = app_with_gitlab(backend).await;
+        let token = app.token(&Who::ADMIN_A);
+        let (org_id, _) = connect(&app, &server, &token).await;
+        // The run refreshes (GitLab rotates glrt-1 to glrt-2, revoking glrt-1), then the API
+        // refuses the new access token: the failure must not put glrt-1 back.
+        expire_token(&app).await;
+        server.reset().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth/token"))
+            .and(body_string_contains("refresh_token=glrt-1"))
+            .respond_with(tokens("glat-2", "glrt-2"))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/api/v4/groups/42"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({
+                "error": "invalid_token", "error_description": "Token was revoked."
+            })))
+            .mount(&server)
+            .await;
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
+        let (_, creds) = stored(&app).await;
+        assert_eq!(creds.token, None);
+        assert_eq!(creds.refresh_token.as_deref(), Some("glrt-2"));
+    }
+);

@@ -19,7 +19,8 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::github::{GhResult, Github, rank};
+use super::github::{Github, rank};
+use super::wire::ProviderResult;
 use crate::graphql::errors::{ApiResult, Code};
 
 /// The `tool` of the findings the audit owns (it resolves only these).
@@ -49,19 +50,20 @@ pub struct Issue {
 }
 
 impl Issue {
-    pub fn fingerprint(&self) -> String {
+    /// `sha256(tool|repository|issue|subject)`: stable across runs, distinct per audit tool.
+    pub fn fingerprint(&self, tool: &str) -> String {
         let issue = match self.issue {
             AccessIssue::PermissionDrift => "permission_drift",
             AccessIssue::OrphanedAccess => "orphaned_access",
             AccessIssue::Missing2fa => "missing_2fa",
         };
-        let key = format!("{TOOL}|{}|{issue}|{}", self.repository, self.subject);
+        let key = format!("{tool}|{}|{issue}|{}", self.repository, self.subject);
         hex::encode(Sha256::digest(key.as_bytes()))
     }
 }
 
 /// A list the app may not be allowed to read (or a personal account has no such list): `None`.
-fn optional<T>(result: GhResult<T>) -> GhResult<Option<T>> {
+fn optional<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
     match result {
         Ok(value) => Ok(Some(value)),
         Err(e) if e.error.code() == Code::UpstreamRejected => Ok(None),
@@ -84,7 +86,7 @@ pub async fn collect(
     token: &str,
     org: &organizations::Model,
     repos: &[repositories::Model],
-) -> GhResult<Vec<Issue>> {
+) -> ProviderResult<Vec<Issue>> {
     let no_2fa = logins(optional(
         github.members_without_2fa(token, &org.login).await,
     )?);
@@ -203,9 +205,11 @@ fn drift(repo: &repositories::Model, subject: String, who: &str, role: &str, bas
     }
 }
 
-/// Writes the audit's result for `repos` in one transaction.
+/// Writes the result of the audit `tool` for `repos` in one transaction (only that tool's
+/// findings are updated or resolved).
 pub async fn apply(
     db: &DatabaseConnection,
+    tool: &'static str,
     org: &organizations::Model,
     repos: &[repositories::Model],
     issues: Vec<Issue>,
@@ -219,7 +223,7 @@ pub async fn apply(
     let ids: Vec<Uuid> = repos.iter().map(|r| r.id).collect();
     let mut known: HashMap<String, findings::Model> = findings::Entity::find()
         .filter(findings::Column::TenantId.eq(org.tenant_id))
-        .filter(findings::Column::Tool.eq(TOOL))
+        .filter(findings::Column::Tool.eq(tool))
         .filter(findings::Column::RepositoryId.is_in(ids))
         .all(&txn)
         .await?
@@ -228,7 +232,7 @@ pub async fn apply(
         .collect();
     let mut seen = HashSet::new();
     for issue in issues {
-        let fingerprint = issue.fingerprint();
+        let fingerprint = issue.fingerprint(tool);
         if !seen.insert(fingerprint.clone()) {
             continue;
         }
@@ -266,7 +270,7 @@ pub async fn apply(
                 row.package_version = Set(None);
                 row.secret_type = Set(None);
                 row.fingerprint = Set(fingerprint);
-                row.tool = Set(Some(TOOL.into()));
+                row.tool = Set(Some(tool.into()));
                 row.first_seen_at = Set(now);
                 row.resolved_at = Set(None);
                 row.created_at = Set(now);

@@ -1,6 +1,7 @@
 //! An organization's provider credentials, sealed as one value in
 //! `organizations.credentials_encrypted`: for GitHub the installation id and the current
-//! installation token with its expiry. Shared through the database, so every replica reuses the
+//! installation token with its expiry; for GitLab and Azure DevOps the OAuth access token, its
+//! expiry and the refresh token. Shared through the database, so every replica reuses the
 //! same token until it is close to expiry.
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,8 +23,8 @@ pub struct Credentials {
     pub installation_id: i64,
     pub token: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
-    /// GitLab: the OAuth refresh token (GitLab rotates it on every refresh: the new one is
-    /// stored at once).
+    /// GitLab and Azure DevOps: the OAuth refresh token (both rotate it on every refresh: the
+    /// new one is stored at once).
     #[serde(default)]
     pub refresh_token: Option<String>,
 }
@@ -52,6 +53,18 @@ impl Credentials {
             installation_id: 0,
             token: Some(tokens.access_token.clone()),
             expires_at: Some(now + TimeDelta::seconds(tokens.expires_in.unwrap_or(7200))),
+            refresh_token: tokens.refresh_token.clone(),
+        }
+    }
+
+    pub fn azure_devops(tokens: &super::azure_devops::Tokens, now: DateTime<Utc>) -> Self {
+        let lifetime = tokens
+            .expires_in
+            .unwrap_or(super::azure_devops::DEFAULT_TOKEN_SECONDS);
+        Credentials {
+            installation_id: 0,
+            token: Some(tokens.access_token.clone()),
+            expires_at: Some(now + TimeDelta::seconds(lifetime)),
             refresh_token: tokens.refresh_token.clone(),
         }
     }

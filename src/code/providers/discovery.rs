@@ -113,9 +113,8 @@ pub async fn apply(
     let mut seen = HashSet::new();
     let mut applied = Applied::default();
     for repo in listed {
-        let external = repo.id.to_string();
         let matched = by_external
-            .get(external.as_str())
+            .get(repo.id.as_str())
             .or_else(|| by_name.get(repo.name.as_str()))
             .copied()
             .filter(|r| seen.insert(r.id));
@@ -197,7 +196,7 @@ async fn update(
             .hosting_platform
             .clone()
             .or(Some(provider_name(provider).into()))),
-        external_id: Set(Some(repo.id.to_string())),
+        external_id: Set(Some(repo.id.clone())),
         missing_since: Set(None),
         updated_at: Set(now),
         ..Default::default()
@@ -235,7 +234,7 @@ async fn insert(
         hosting_platform: Set(Some(provider_name(org.provider).into())),
         data_classification: Set(None),
         lifecycle: Set(Lifecycle::Active),
-        external_id: Set(Some(repo.id.to_string())),
+        external_id: Set(Some(repo.id.clone())),
         missing_since: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

@@ -3,8 +3,6 @@
 //! GitHub's rate-limit answers (403/429 with `x-ratelimit-remaining: 0`, or a `retry-after`)
 //! become `RATE_LIMITED` with the reset time kept for `next_retry_at`.
 
-use std::sync::Mutex;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use reqwest::StatusCode;
@@ -12,6 +10,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::wire::{self, ProviderResult, RetryAt};
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
@@ -19,24 +18,6 @@ use crate::integrations::status::Integration;
 /// Pages followed at most per list (100 per page): bounds a run on a huge organization.
 const MAX_PAGES: usize = 100;
 const API_VERSION: &str = "2022-11-28";
-
-/// What a failed GitHub call knows beyond its code: when GitHub said to come back.
-#[derive(Debug)]
-pub struct GithubError {
-    pub error: ApiError,
-    pub retry_at: Option<DateTime<Utc>>,
-}
-
-impl From<ApiError> for GithubError {
-    fn from(error: ApiError) -> Self {
-        GithubError {
-            error,
-            retry_at: None,
-        }
-    }
-}
-
-pub type GhResult<T> = Result<T, GithubError>;
 
 #[derive(Deserialize, Debug)]
 pub struct Account {
@@ -65,9 +46,13 @@ pub struct OrgInfo {
     pub default_repository_permission: Option<String>,
 }
 
+/// A repository as discovery applies it, whatever the provider.
 #[derive(Deserialize, Debug, Clone)]
 pub struct Repo {
-    pub id: i64,
+    /// The provider's id, kept as `external_id` (GitHub and GitLab: a number; Azure DevOps: a
+    /// GUID).
+    #[serde(deserialize_with = "id_string")]
+    pub id: String,
     pub name: String,
     pub full_name: String,
     pub html_url: String,
@@ -82,6 +67,20 @@ pub struct Repo {
     /// All languages, largest first, where the provider lists them (GitLab).
     #[serde(default)]
     pub languages: Vec<String>,
+}
+
+/// A JSON number or string, as text.
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(i64),
+        Text(String),
+    }
+    Ok(match Id::deserialize(d)? {
+        Id::Number(n) => n.to_string(),
+        Id::Text(s) => s,
+    })
 }
 
 #[derive(Deserialize)]
@@ -145,38 +144,30 @@ impl Github {
     }
 
     /// `GET /app/installations/{id}`: whose installation it is.
-    pub async fn installation(&self, id: i64) -> GhResult<Installation> {
+    pub async fn installation(&self, id: i64) -> ProviderResult<Installation> {
         let jwt = self.app_jwt()?;
         let url = format!("{}/app/installations/{id}", self.base());
         self.json(&url, &jwt, Call::App).await.map(|(v, _)| v)
     }
 
     /// `POST /app/installations/{id}/access_tokens`: a token for the installation (1 hour).
-    pub async fn mint_token(&self, id: i64) -> GhResult<AccessToken> {
+    pub async fn mint_token(&self, id: i64) -> ProviderResult<AccessToken> {
         let jwt = self.app_jwt()?;
         let url = format!("{}/app/installations/{id}/access_tokens", self.base());
-        let retry_at = Mutex::new(None);
         // Minting is not idempotent in name only: a second token is harmless, so retry it.
-        let response = self
-            .upstream
-            .send_inspected(
-                Integration::Github,
-                Retry::Safe,
-                |http| headers(http.post(&url), &jwt),
-                |status, headers, _| explain(Call::App, status, headers, &retry_at),
-            )
-            .await
-            .map_err(|error| GithubError {
-                error,
-                retry_at: *retry_at.lock().unwrap(),
-            })?;
-        // The body holds the token: never logged, not even when it does not parse.
-        let bytes = response.bytes().await.map_err(|_| unavailable())?;
-        serde_json::from_slice(&bytes).map_err(|_| unexpected().into())
+        let response = wire::send(
+            &self.upstream,
+            Integration::Github,
+            Retry::Safe,
+            |http| headers(http.post(&url), &jwt),
+            |status, headers, _, retry_at| explain(Call::App, status, headers, retry_at),
+        )
+        .await?;
+        wire::decode_secret(&self.upstream, Integration::Github, response).await
     }
 
     /// `GET /orgs/{org}`: name and base permission.
-    pub async fn org(&self, token: &str, login: &str) -> GhResult<OrgInfo> {
+    pub async fn org(&self, token: &str, login: &str) -> ProviderResult<OrgInfo> {
         let url = format!("{}/orgs/{login}", self.base());
         self.json(&url, token, Call::Installation)
             .await
@@ -184,14 +175,14 @@ impl Github {
     }
 
     /// `GET /installation/repositories`, every page.
-    pub async fn repositories(&self, token: &str) -> GhResult<Vec<Repo>> {
+    pub async fn repositories(&self, token: &str) -> ProviderResult<Vec<Repo>> {
         let url = format!("{}/installation/repositories?per_page=100", self.base());
         let pages: Vec<RepoPage> = self.pages(url, token).await?;
         Ok(pages.into_iter().flat_map(|p| p.repositories).collect())
     }
 
     /// `GET /orgs/{org}/members?filter=2fa_disabled`, every page.
-    pub async fn members_without_2fa(&self, token: &str, org: &str) -> GhResult<Vec<User>> {
+    pub async fn members_without_2fa(&self, token: &str, org: &str) -> ProviderResult<Vec<User>> {
         let url = format!(
             "{}/orgs/{org}/members?filter=2fa_disabled&per_page=100",
             self.base()
@@ -200,7 +191,7 @@ impl Github {
     }
 
     /// `GET /orgs/{org}/outside_collaborators`, every page.
-    pub async fn outside_collaborators(&self, token: &str, org: &str) -> GhResult<Vec<User>> {
+    pub async fn outside_collaborators(&self, token: &str, org: &str) -> ProviderResult<Vec<User>> {
         let url = format!(
             "{}/orgs/{org}/outside_collaborators?per_page=100",
             self.base()
@@ -214,7 +205,7 @@ impl Github {
         token: &str,
         full_name: &str,
         affiliation: &str,
-    ) -> GhResult<Vec<User>> {
+    ) -> ProviderResult<Vec<User>> {
         let url = format!(
             "{}/repos/{full_name}/collaborators?affiliation={affiliation}&per_page=100",
             self.base()
@@ -223,7 +214,7 @@ impl Github {
     }
 
     /// `GET /repos/{full_name}/teams`, every page.
-    pub async fn teams(&self, token: &str, full_name: &str) -> GhResult<Vec<Team>> {
+    pub async fn teams(&self, token: &str, full_name: &str) -> ProviderResult<Vec<Team>> {
         let url = format!("{}/repos/{full_name}/teams?per_page=100", self.base());
         Ok(self.pages::<Vec<Team>>(url, token).await?.concat())
     }
@@ -234,7 +225,7 @@ impl Github {
         token: &str,
         full_name: &str,
         login: &str,
-    ) -> GhResult<Option<DateTime<Utc>>> {
+    ) -> ProviderResult<Option<DateTime<Utc>>> {
         let url = format!(
             "{}/repos/{full_name}/commits?author={login}&per_page=1",
             self.base()
@@ -249,7 +240,7 @@ impl Github {
 
     /// Follows `Link: rel="next"` from `url`, on the configured host only (the token never goes
     /// anywhere else), up to `MAX_PAGES`.
-    async fn pages<T: DeserializeOwned>(&self, url: String, token: &str) -> GhResult<Vec<T>> {
+    async fn pages<T: DeserializeOwned>(&self, url: String, token: &str) -> ProviderResult<Vec<T>> {
         let mut out = Vec::new();
         let mut next = Some(url);
         while let Some(url) = next.take() {
@@ -269,34 +260,16 @@ impl Github {
         url: &str,
         bearer: &str,
         call: Call,
-    ) -> GhResult<(T, HeaderMap)> {
-        let retry_at = Mutex::new(None);
-        let response = self
-            .upstream
-            .send_inspected(
-                Integration::Github,
-                Retry::Safe,
-                |http| headers(http.get(url), bearer),
-                |status, headers, _| explain(call, status, headers, &retry_at),
-            )
-            .await
-            .map_err(|error| GithubError {
-                error,
-                retry_at: *retry_at.lock().unwrap(),
-            })?;
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|_| unavailable())?;
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => Ok((value, headers)),
-            Err(error) => {
-                tracing::warn!(%error, url, "GitHub answered with an unexpected body");
-                Err(self
-                    .upstream
-                    .fail(Integration::Github, unexpected())
-                    .await
-                    .into())
-            }
-        }
+    ) -> ProviderResult<(T, HeaderMap)> {
+        let response = wire::send(
+            &self.upstream,
+            Integration::Github,
+            Retry::Safe,
+            |http| headers(http.get(url), bearer),
+            |status, headers, _, retry_at| explain(call, status, headers, retry_at),
+        )
+        .await?;
+        wire::decode(&self.upstream, Integration::Github, url, response).await
     }
 }
 
@@ -348,7 +321,7 @@ fn explain(
     call: Call,
     status: StatusCode,
     headers: &HeaderMap,
-    retry_at: &Mutex<Option<DateTime<Utc>>>,
+    retry_at: &RetryAt,
 ) -> Option<ApiError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let exhausted = header("x-ratelimit-remaining") == Some("0");
@@ -407,17 +380,6 @@ pub fn next_link(headers: &HeaderMap) -> Option<String> {
                     .to_string()
             })
     })
-}
-
-fn unavailable() -> ApiError {
-    ApiError::new(Code::UpstreamUnavailable, "GitHub broke off its answer")
-}
-
-fn unexpected() -> ApiError {
-    ApiError::new(
-        Code::UpstreamUnavailable,
-        "GitHub answered with a body that is not the expected JSON",
-    )
 }
 
 /// A GitHub permission's rank (`pull`/`read` lowest … `admin` highest); unknown (custom) roles

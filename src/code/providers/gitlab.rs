@@ -3,15 +3,14 @@
 //! the shared `UpstreamClient`; 429 answers become `RATE_LIMITED` with the time from
 //! `RateLimit-Reset` (or `Retry-After`) kept for `next_retry_at`. Token answers are never logged.
 
-use std::sync::Mutex;
-
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::github::{GhResult, GithubError, OrgInfo, Repo, next_link};
+use super::github::{OrgInfo, Repo, next_link};
+use super::wire::{self, ProviderResult};
 use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
@@ -90,7 +89,7 @@ impl Gitlab {
 
     /// Redeems a grant. A code is single use and sent once; a refresh is retried on 5xx (GitLab
     /// revokes the old refresh token only once the new one is used).
-    pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> GhResult<Tokens> {
+    pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> ProviderResult<Tokens> {
         self.require()?;
         let c = self.upstream.config();
         let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
@@ -117,34 +116,26 @@ impl Gitlab {
             .extend_pairs(pairs)
             .finish();
         let url = format!("{}/oauth/token", self.base());
-        let retry_at = Mutex::new(None);
-        let response = self
-            .upstream
-            .send_inspected(
-                Integration::Gitlab,
-                retry,
-                |http| {
-                    http.post(&url)
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .body(body.clone())
-                },
-                |status, headers, body| {
-                    rate_limited(status, headers, &retry_at)
-                        .or_else(|| explain_token(grant, status, body))
-                },
-            )
-            .await
-            .map_err(|error| GithubError {
-                error,
-                retry_at: *retry_at.lock().unwrap(),
-            })?;
-        // The body holds the tokens: never logged, not even when it does not parse.
-        let bytes = response.bytes().await.map_err(|_| unavailable())?;
-        serde_json::from_slice(&bytes).map_err(|_| unexpected().into())
+        let response = wire::send(
+            &self.upstream,
+            Integration::Gitlab,
+            retry,
+            |http| {
+                http.post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+            },
+            |status, headers, body, retry_at| {
+                rate_limited(status, headers, retry_at)
+                    .or_else(|| explain_token(grant, status, body))
+            },
+        )
+        .await?;
+        wire::decode_secret(&self.upstream, Integration::Gitlab, response).await
     }
 
     /// `GET /groups/:path`.
-    pub async fn group(&self, token: &str, path: &str) -> GhResult<Group> {
+    pub async fn group(&self, token: &str, path: &str) -> ProviderResult<Group> {
         let id: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
         let url = format!("{}/groups/{id}", self.api());
         self.json(&url, token).await.map(|(v, _)| v)
@@ -152,7 +143,7 @@ impl Gitlab {
 
     /// Every project of the group and its subgroups, each with its languages
     /// (`/projects/:id/languages`) as the repository's languages.
-    pub async fn repositories(&self, token: &str, group: i64) -> GhResult<Vec<Repo>> {
+    pub async fn repositories(&self, token: &str, group: i64) -> ProviderResult<Vec<Repo>> {
         let mut url = Some(format!(
             "{}/groups/{group}/projects?include_subgroups=true&per_page=100&order_by=id&sort=asc",
             self.api()
@@ -181,7 +172,7 @@ impl Gitlab {
             // Largest share first, so the stack reads in order of weight.
             languages.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             repos.push(Repo {
-                id: p.id,
+                id: p.id.to_string(),
                 name: p.name,
                 full_name: p.path_with_namespace,
                 html_url: p.web_url,
@@ -206,36 +197,22 @@ impl Gitlab {
         }
     }
 
-    async fn json<T: DeserializeOwned>(&self, url: &str, bearer: &str) -> GhResult<(T, HeaderMap)> {
-        let retry_at = Mutex::new(None);
-        let response = self
-            .upstream
-            .send_inspected(
-                Integration::Gitlab,
-                Retry::Safe,
-                |http| http.get(url).bearer_auth(bearer),
-                |status, headers, _| {
-                    rate_limited(status, headers, &retry_at).or_else(|| explain_api(status))
-                },
-            )
-            .await
-            .map_err(|error| GithubError {
-                error,
-                retry_at: *retry_at.lock().unwrap(),
-            })?;
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.map_err(|_| unavailable())?;
-        match serde_json::from_slice(&bytes) {
-            Ok(value) => Ok((value, headers)),
-            Err(error) => {
-                tracing::warn!(%error, url, "GitLab answered with an unexpected body");
-                Err(self
-                    .upstream
-                    .fail(Integration::Gitlab, unexpected())
-                    .await
-                    .into())
-            }
-        }
+    async fn json<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        bearer: &str,
+    ) -> ProviderResult<(T, HeaderMap)> {
+        let response = wire::send(
+            &self.upstream,
+            Integration::Gitlab,
+            Retry::Safe,
+            |http| http.get(url).bearer_auth(bearer),
+            |status, headers, _, retry_at| {
+                rate_limited(status, headers, retry_at).or_else(|| explain_api(status))
+            },
+        )
+        .await?;
+        wire::decode(&self.upstream, Integration::Gitlab, url, response).await
     }
 }
 
@@ -269,27 +246,15 @@ pub fn next_page(headers: &HeaderMap, current: &str) -> Option<String> {
 fn rate_limited(
     status: StatusCode,
     headers: &HeaderMap,
-    retry_at: &Mutex<Option<DateTime<Utc>>>,
+    retry_at: &wire::RetryAt,
 ) -> Option<ApiError> {
-    if status != StatusCode::TOO_MANY_REQUESTS {
-        return None;
-    }
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let reset = header("ratelimit-reset")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .and_then(|s| DateTime::from_timestamp(s, 0));
-    let after = header("retry-after")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .map(|s| Utc::now() + TimeDelta::seconds(s));
-    let at = reset.or(after);
-    *retry_at.lock().unwrap() = at;
-    let when = at
-        .map(|t| format!(" until {}", t.to_rfc3339()))
-        .unwrap_or_default();
-    Some(ApiError::new(
-        Code::RateLimited,
-        format!("GitLab rate limit reached{when}"),
-    ))
+    wire::rate_limited(
+        Integration::Gitlab,
+        status,
+        headers,
+        "ratelimit-reset",
+        retry_at,
+    )
 }
 
 fn explain_api(status: StatusCode) -> Option<ApiError> {
@@ -336,17 +301,6 @@ fn explain_token(grant: Grant<'_>, status: StatusCode, body: &str) -> Option<Api
         _ => return None,
     };
     Some(ApiError::new(Code::UpstreamAuthFailed, message))
-}
-
-fn unavailable() -> ApiError {
-    ApiError::new(Code::UpstreamUnavailable, "GitLab broke off its answer")
-}
-
-fn unexpected() -> ApiError {
-    ApiError::new(
-        Code::UpstreamUnavailable,
-        "GitLab answered with a body that is not the expected JSON",
-    )
 }
 
 #[cfg(test)]

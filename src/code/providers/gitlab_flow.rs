@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::credentials::Credentials;
-use super::github::GhResult;
 use super::gitlab::{self, Gitlab, Grant};
+use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, discovery};
 use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
@@ -236,7 +236,7 @@ impl ProviderService {
     pub(super) async fn discover_gitlab(
         &self,
         org: &organizations::Model,
-    ) -> GhResult<(organizations::Model, RunOutcome)> {
+    ) -> ProviderResult<(organizations::Model, RunOutcome)> {
         let token = self.gitlab_token(org).await?;
         let group_id: i64 = org
             .external_id
@@ -261,7 +261,7 @@ impl ProviderService {
 
     /// The stored access token while it has more than the margin left, else a refresh whose
     /// answer (new access token, rotated refresh token) is stored sealed at once.
-    async fn gitlab_token(&self, org: &organizations::Model) -> GhResult<String> {
+    async fn gitlab_token(&self, org: &organizations::Model) -> ProviderResult<String> {
         let sealed = org.credentials_encrypted.as_deref().unwrap_or_default();
         let mut creds = Credentials::open(&self.secrets, sealed)?;
         if let Some(token) = creds.fresh_token(Utc::now()) {

@@ -35,6 +35,26 @@ pub struct ConnectGitlabGroupPayload {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Input of `connectAzureDevopsOrganization`.
+#[derive(InputObject)]
+pub struct ConnectAzureDevopsOrganizationInput {
+    /// The Azure DevOps organization's name, as in `dev.azure.com/{organization}` (every
+    /// project's Git repositories are discovered).
+    pub organization: String,
+}
+
+/// Result of `connectAzureDevopsOrganization`: where to send the admin's browser.
+#[derive(SimpleObject)]
+pub struct ConnectAzureDevopsOrganizationPayload {
+    /// The Microsoft identity platform authorize URL (OAuth authorization code with PKCE, the
+    /// Azure DevOps resource). After consent Microsoft returns to
+    /// `/auth/azure-devops/callback`, which connects the organization and discovers its
+    /// repositories.
+    pub authorization_url: String,
+    /// When the link's `state` expires (15 minutes).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Input of `disconnectOrganization` and `rediscoverOrganization`.
 #[derive(InputObject)]
 pub struct OrganizationInput {
@@ -130,6 +150,26 @@ impl ProviderMutation {
             .connect_gitlab(user, &input.group)
             .await?;
         Ok(ConnectGitlabGroupPayload {
+            authorization_url: link.url,
+            expires_at: link.expires_at,
+        })
+    }
+
+    /// Starts connecting an Azure DevOps organization (tenant admins): returns Microsoft's
+    /// sign-in link. Nothing is stored until Microsoft sends the browser back to
+    /// `/auth/azure-devops/callback`, which emits `code.org.connected` and one
+    /// `code.repo.discovered` per repository.
+    async fn connect_azure_devops_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectAzureDevopsOrganizationInput,
+    ) -> Result<ConnectAzureDevopsOrganizationPayload> {
+        let user = principal(ctx).product_user(Product::Code)?;
+        let link = state(ctx)
+            .providers
+            .connect_azure_devops(user, &input.organization)
+            .await?;
+        Ok(ConnectAzureDevopsOrganizationPayload {
             authorization_url: link.url,
             expires_at: link.expires_at,
         })

@@ -1,8 +1,16 @@
 //! Connect Organization: source-control providers, discovery of their repositories, and the
-//! access audit. GitHub (the GitHub App) and GitLab (OAuth, discovery only) are implemented;
-//! Azure DevOps is not yet (docs/providers.md). Flows, mappings and failure handling: docs/providers.md.
+//! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery) and
+//! Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are implemented, each as a wire client
+//! (`github.rs`, `gitlab.rs`, `azure_devops.rs`, sharing `wire.rs`: the error with the
+//! provider's retry time, sends, decoding) and, for the OAuth providers, a flow (`*_flow.rs`:
+//! sealed state, connect, callback, token refresh). Flows, mappings and failure
+//! handling: docs/providers.md.
 
 pub mod audit;
+pub mod azure_devops;
+pub mod azure_devops_audit;
+pub mod azure_devops_flow;
+pub mod azure_devops_types;
 pub mod credentials;
 pub mod discovery;
 pub mod github;
@@ -10,6 +18,7 @@ pub mod gitlab;
 pub mod gitlab_flow;
 pub mod graphql;
 pub mod task;
+pub mod wire;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{OrgStatus, Product, Provider};
@@ -24,9 +33,11 @@ use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::OrgDisconnected};
 use crate::integrations::client::UpstreamClient;
 use crate::secrets::SecretBox;
+use azure_devops::AzureDevops;
 use credentials::Credentials;
-use github::{Github, GithubError, OrgInfo, Repo};
+use github::{Github, OrgInfo, Repo};
 use gitlab::Gitlab;
+use wire::ProviderError;
 
 pub use task::register;
 
@@ -51,6 +62,7 @@ pub struct ProviderService {
     db: DatabaseConnection,
     github: Github,
     gitlab: Gitlab,
+    azure_devops: AzureDevops,
     secrets: SecretBox,
     bus_wake: std::sync::Arc<tokio::sync::Notify>,
     public_url: String,
@@ -79,7 +91,8 @@ impl ProviderService {
         ProviderService {
             db,
             github: Github::new(upstream.clone()),
-            gitlab: Gitlab::new(upstream),
+            gitlab: Gitlab::new(upstream.clone()),
+            azure_devops: AzureDevops::new(upstream),
             secrets,
             bus_wake,
             public_url,
@@ -246,7 +259,7 @@ impl ProviderService {
         use organizations::Column as C;
         let stale = now - TimeDelta::hours(REDISCOVER_AFTER_HOURS);
         let due = organizations::Entity::find()
-            .filter(C::Provider.is_in([Provider::Github, Provider::Gitlab]))
+            .filter(C::Provider.is_in([Provider::Github, Provider::Gitlab, Provider::AzureDevops]))
             .filter(C::CredentialsEncrypted.is_not_null())
             .filter(
                 Condition::any()
@@ -294,12 +307,7 @@ impl ProviderService {
         let run = match org.provider {
             Provider::Github => self.discover(org).await,
             Provider::Gitlab => self.discover_gitlab(org).await,
-            Provider::AzureDevops => {
-                return Err(ApiError::new(
-                    Code::IntegrationNotConfigured,
-                    "Azure DevOps organizations cannot be discovered yet",
-                ));
-            }
+            Provider::AzureDevops => self.discover_azure_devops(org).await,
         };
         match run {
             Ok(done) => Ok(done),
@@ -313,7 +321,7 @@ impl ProviderService {
     async fn discover(
         &self,
         org: &organizations::Model,
-    ) -> Result<(organizations::Model, RunOutcome), GithubError> {
+    ) -> Result<(organizations::Model, RunOutcome), ProviderError> {
         let token = self.token(org).await?;
         // A personal account's installation has no organization (GitHub answers 404).
         let info = match self.github.org(&token, &org.login).await {
@@ -342,7 +350,7 @@ impl ProviderService {
         org: &organizations::Model,
         info: Option<OrgInfo>,
         repos: &[Repo],
-    ) -> Result<(organizations::Model, discovery::Applied), GithubError> {
+    ) -> Result<(organizations::Model, discovery::Applied), ProviderError> {
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db)
             .await
@@ -380,7 +388,7 @@ impl ProviderService {
 
     /// The installation token: the stored one while it has more than five minutes left, else
     /// a new one, stored sealed (never in plain text, never logged).
-    async fn token(&self, org: &organizations::Model) -> Result<String, GithubError> {
+    async fn token(&self, org: &organizations::Model) -> Result<String, ProviderError> {
         let sealed = org.credentials_encrypted.as_deref().unwrap_or_default();
         let mut creds = Credentials::open(&self.secrets, sealed)?;
         if let Some(token) = creds.fresh_token(Utc::now()) {
@@ -397,10 +405,10 @@ impl ProviderService {
         &self,
         org: &organizations::Model,
         token: &str,
-    ) -> Result<audit::Tally, GithubError> {
+    ) -> Result<audit::Tally, ProviderError> {
         let repos = discovery::auditable(&self.db, org).await?;
         let desired = audit::collect(&self.github, token, org, &repos).await?;
-        Ok(audit::apply(&self.db, org, &repos, desired).await?)
+        Ok(audit::apply(&self.db, audit::TOOL, org, &repos, desired).await?)
     }
 
     /// The organization goes to `error` with the reason and the retry time (GitHub's reset time
@@ -408,7 +416,7 @@ impl ProviderService {
     async fn record_failure(
         &self,
         org: &organizations::Model,
-        failure: &GithubError,
+        failure: &ProviderError,
     ) -> ApiResult<organizations::Model> {
         let now = Utc::now();
         let error = &failure.error;
@@ -426,8 +434,17 @@ impl ProviderService {
             updated_at: Set(now),
             ..Default::default()
         };
-        if error.code() == Code::UpstreamAuthFailed
-            && let Some(sealed) = org.credentials_encrypted.as_deref()
+        // The stored credentials, not the run's copy of the row: the run may have refreshed
+        // and stored a rotated refresh token that must not be overwritten with the old one.
+        let current = if error.code() == Code::UpstreamAuthFailed {
+            organizations::Entity::find_by_id(org.id)
+                .one(&self.db)
+                .await?
+                .and_then(|o| o.credentials_encrypted)
+        } else {
+            None
+        };
+        if let Some(sealed) = current.as_deref()
             && let Ok(mut creds) = Credentials::open(&self.secrets, sealed)
         {
             creds.token = None;
