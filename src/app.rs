@@ -89,6 +89,8 @@ pub struct Services {
     pub bus_wake: Arc<tokio::sync::Notify>,
     /// This server's Prometheus recorder (see `telemetry::metrics`).
     pub metrics: Metrics,
+    /// Permits for queries executing at once over HTTP (`GRAPHQL_MAX_CONCURRENT`).
+    pub executions: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -164,6 +166,7 @@ impl AppState {
                 config.persisted_operations,
             ),
             metrics,
+            executions: Arc::new(tokio::sync::Semaphore::new(config.graphql.max_concurrent)),
             config: Arc::new(config),
             db,
             statements,

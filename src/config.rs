@@ -53,6 +53,10 @@ pub struct GraphqlLimits {
     pub max_document_bytes: usize,
     pub max_body_bytes: usize,
     pub timeout_ms: u64,
+    /// Queries executing at once (`GRAPHQL_MAX_CONCURRENT`); more wait their turn, within the
+    /// timeout. Bounds the memory a burst can take (each holds its rows, its answer tree and its
+    /// JSON until the answer is written). Mutations are not counted (they may wait on upstreams).
+    pub max_concurrent: usize,
     pub introspection: bool,
 }
 
@@ -66,6 +70,7 @@ impl Default for GraphqlLimits {
             max_document_bytes: 32 * 1024,
             max_body_bytes: 256 * 1024,
             timeout_ms: 15_000,
+            max_concurrent: 16,
             introspection: true,
         }
     }
@@ -434,6 +439,7 @@ impl Config {
             )?,
             max_body_bytes: parse_var("GRAPHQL_MAX_BODY_BYTES", defaults.max_body_bytes)?,
             timeout_ms: parse_var("GRAPHQL_TIMEOUT_MS", defaults.timeout_ms)?,
+            max_concurrent: parse_var("GRAPHQL_MAX_CONCURRENT", defaults.max_concurrent)?.max(1),
             introspection: parse_var("GRAPHQL_INTROSPECTION", !production)?,
         };
         let ws_defaults = SubscriptionLimits::default();

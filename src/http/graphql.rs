@@ -367,8 +367,19 @@ async fn execute(
     }
     request = request.data(principal);
     let timeout = Duration::from_millis(limits.timeout_ms);
-    let mut response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
-        Ok(response) => response,
+    // Queries take a permit, held until the answer is serialized below: that is the memory it
+    // bounds. Mutations do not: they may wait on an upstream (PSA, CRM, …) for seconds, and a
+    // slow upstream must not hold up every reader.
+    let capped = operation_type == Some(OperationType::Query);
+    let execution = async {
+        let permit = match capped {
+            true => state.executions.clone().acquire_owned().await.ok(),
+            false => None,
+        };
+        (permit, state.schema.execute(request).await)
+    };
+    let (_permit, mut response) = match tokio::time::timeout(timeout, execution).await {
+        Ok(done) => done,
         Err(_) => {
             // Stopped part-way: nothing of it is answered, so no `data` entry (a request error).
             let message = format!("the operation ran longer than {} ms", limits.timeout_ms);

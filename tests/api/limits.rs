@@ -160,3 +160,56 @@ both!(execution_timeout, |backend| async move {
         20
     );
 });
+
+both!(
+    queries_wait_for_an_execution_permit_and_mutations_do_not,
+    |backend| async move {
+        let app = spawn_app_with(backend, |c| {
+            c.graphql.max_concurrent = 2;
+            c.graphql.timeout_ms = 500;
+        })
+        .await;
+        let token = app.token(&Who::ADMIN_A);
+        let (status, body) = app.gql(&token, "{ viewer { id } }", json!({})).await;
+        assert_eq!(status, 200, "{body}");
+
+        // Every permit taken: a query waits, and its wait counts towards the timeout.
+        let held = app
+            .state
+            .executions
+            .clone()
+            .acquire_many_owned(2)
+            .await
+            .unwrap();
+        let (status, body) = app.gql(&token, "{ viewer { id } }", json!({})).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(code(&body), "QUERY_TOO_COMPLEX");
+        assert_eq!(
+            body["errors"][0]["message"],
+            "the operation ran longer than 500 ms"
+        );
+        // A mutation does not wait for a permit (it may wait on an upstream instead).
+        let create = "mutation { createProject(input: { name: \"Permit\" }) { project { name } } }";
+        let (status, body) = app.gql(&token, create, json!({})).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["createProject"]["project"]["name"], "Permit");
+        drop(held);
+
+        // Permits free again: six queries at once against two permits all answer, in turn.
+        let answers = futures::future::join_all((0..6).map(|_| {
+            app.gql(
+                &token,
+                "{ projects(first: 5) { edges { node { name } } } }",
+                json!({}),
+            )
+        }))
+        .await;
+        for (status, body) in answers {
+            assert_eq!(status, 200, "{body}");
+            assert_eq!(
+                body["data"]["projects"]["edges"][0]["node"]["name"], "Permit",
+                "{body}"
+            );
+        }
+    }
+);
