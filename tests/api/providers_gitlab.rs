@@ -550,3 +550,44 @@ both!(
         assert_eq!(creds.refresh_token.as_deref(), Some("glrt-2"));
     }
 );
+
+both!(
+    gitlab_server_errors_keep_what_is_known_and_retry_in_15_minutes,
+    |backend| async move {
+        let (app, server) = app_with_gitlab(backend).await;
+        let token = app.token(&Who::ADMIN_A);
+        let (org_id, _) = connect(&app, &server, &token).await;
+        server.reset().await;
+        Mock::given(method("GET"))
+            .and(path("/api/v4/groups/42"))
+            .respond_with(ResponseTemplate::new(503).set_body_string("upstream boom: db01 down"))
+            .mount(&server)
+            .await;
+        let before = Utc::now();
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
+        let (_, node) = app.gql(&token, ORG, json!({ "o": org_id })).await;
+        let node = &node["data"]["node"];
+        assert_eq!(node["status"], "ERROR", "{node}");
+        assert_eq!(node["repoCount"], 3);
+        let reason = node["statusError"].as_str().unwrap();
+        assert!(!reason.is_empty() && !reason.contains("boom"), "{reason}");
+        let retry: DateTime<Utc> = node["nextRetryAt"].as_str().unwrap().parse().unwrap();
+        let wait = (retry - before).num_seconds();
+        assert!((14 * 60..=16 * 60).contains(&wait), "retry in {wait} s");
+        let (_, repos) = app.gql(&token, REPOS, json!({})).await;
+        let edges = repos["data"]["repositories"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), 3);
+        assert!(edges.iter().all(|e| e["node"]["missingSince"].is_null()));
+
+        // GitLab is back: the next run succeeds and clears the error.
+        server.reset().await;
+        mount_group(&server, three(), "glat-1").await;
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let organization = &body["data"]["rediscoverOrganization"]["organization"];
+        assert_eq!(organization["status"], "CONNECTED", "{body}");
+        assert!(organization["statusError"].is_null(), "{body}");
+        assert!(organization["nextRetryAt"].is_null(), "{body}");
+        assert_eq!(organization["repoCount"], 3);
+    }
+);
