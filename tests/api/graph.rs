@@ -4,7 +4,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Who, code, spawn_app};
+use crate::helpers::{Who, code, spawn_app, spawn_app_with, timers_off};
 
 both!(
     keyset_pagination_walks_forward_and_backward,
@@ -119,7 +119,7 @@ const NESTED_STATEMENTS: u64 = 5;
 both!(
     nested_lists_cost_one_statement_per_level_at_any_concurrency,
     |backend| async move {
-        let app = spawn_app(backend).await;
+        let app = spawn_app_with(backend, timers_off).await;
         let a = app.tenant("tenant-a").await;
         app.seed_code(a, "alpha", 3, 10, 8).await;
         let token = app.token(&Who::ADMIN_A);
@@ -170,7 +170,7 @@ both!(
 both!(
     two_aliases_of_one_nested_list_both_get_their_rows,
     |backend| async move {
-        let app = spawn_app(backend).await;
+        let app = spawn_app_with(backend, timers_off).await;
         let a = app.tenant("tenant-a").await;
         app.seed_code(a, "alpha", 1, 4, 3).await;
         let token = app.token(&Who::ADMIN_A);

@@ -101,6 +101,14 @@ pub fn test_config(dir: PathBuf, database_url: Option<String>) -> Config {
     }
 }
 
+/// Switches every timer off, for tests that count statements: a timer firing while one measures
+/// (the minute-ly `agent-offline-detection`, say) adds its own.
+pub fn timers_off(config: &mut Config) {
+    for (name, _) in jobs::Schedules::TABLE {
+        config.schedules.insert((*name).to_string(), "off".into());
+    }
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }

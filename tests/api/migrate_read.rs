@@ -4,7 +4,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{Who, code, spawn_app};
+use crate::helpers::{Who, code, spawn_app, spawn_app_with, timers_off};
 
 const NESTED: &str = "{ projects(first: 5) { totalCount edges { node { name storageConnected
     jobs(first: 6) { edges { node { name status bytesTotal agent { name status } project { name }
@@ -16,7 +16,7 @@ const NESTED_STATEMENTS: u64 = 6;
 both!(
     projects_jobs_agents_and_events_read_in_one_statement_per_level,
     |backend| async move {
-        let app = spawn_app(backend).await;
+        let app = spawn_app_with(backend, timers_off).await;
         let a = app.tenant("tenant-a").await;
         app.seed_migrate(a, "alpha", 3, 6, 3).await;
         let token = app.token(&Who::ADMIN_A);

@@ -264,7 +264,7 @@ fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64>
 both!(
     metrics_count_requests_by_operation_and_outcome,
     |backend| async move {
-        let app = spawn_app(backend).await;
+        let app = spawn_app_with(backend, crate::helpers::timers_off).await;
         let token = app.token(&Who::ADMIN_A);
         for _ in 0..2 {
             let (status, body) = app

@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, EntityTrait, IntoActiveModel};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::helpers::{TestApp, Who, code, spawn_app};
+use crate::helpers::{TestApp, Who, code, spawn_app, spawn_app_with, timers_off};
 
 /// Every `name` of `repositories(orderBy: …)`, read `size` at a time forwards (or backwards).
 async fn walk(app: &TestApp, token: &str, order: &str, size: i32, backward: bool) -> Vec<String> {
@@ -153,7 +153,7 @@ both!(lists_page_in_the_order_asked, |backend| async move {
 both!(
     findings_sort_by_severity_and_stay_one_statement_per_level,
     |backend| async move {
-        let app = spawn_app(backend).await;
+        let app = spawn_app_with(backend, timers_off).await;
         let tenant = app.tenant("tenant-a").await;
         app.seed_code(tenant, "a", 1, 3, 8).await;
         let token = app.token(&Who::ADMIN_A);

@@ -18,7 +18,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use crate::both;
 use crate::code_seed::{self, gid};
-use crate::helpers::{Backend, TestApp, Who, code, spawn_app_with};
+use crate::helpers::{Backend, TestApp, Who, code, spawn_app_with, timers_off};
 
 pub(crate) const TICKET: &str =
     "mutation($id: ID!) { createTicketFromFinding(input: { findingId: $id }) {
@@ -819,7 +819,7 @@ both!(
 both!(
     psa_links_cost_one_statement_per_level,
     |backend| async move {
-        let s = setup(backend, |_| {}).await;
+        let s = setup(backend, timers_off).await;
         mount_tickets(&s.psa).await;
         Mock::given(method("POST"))
             .and(path("/projects"))

@@ -161,7 +161,7 @@ both!(
 both!(
     documents_and_runs_on_a_list_cost_one_statement_each,
     |backend| async move {
-        let s = setup(backend).await;
+        let s = setup_with(backend, crate::helpers::timers_off).await;
         contract(&s).respond_with(Valid).mount(&s.ai).await;
         let done = run(
             &s,
