@@ -15,9 +15,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entities::organizations;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
-use stack_gateway::code::providers::azure_devops_flow::AzureDevopsState;
+use stack_gateway::code::providers::azure_devops_flow::FLOW;
+use stack_gateway::code::providers::connect_state::ConnectState;
 use stack_gateway::code::providers::credentials::Credentials;
-use stack_gateway::code::providers::gitlab_flow::GitlabState;
+use stack_gateway::code::providers::gitlab_flow::FLOW as GITLAB_FLOW;
 use uuid::Uuid;
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -236,8 +237,8 @@ both!(azure_devops_connect_flow_end_to_end, |backend| async move {
     );
     // The state is ours: it opens, names the organization and carries the verifier whose S256
     // is the challenge; it lives 15 minutes.
-    let state = AzureDevopsState::open(&app.state.secrets, &params["state"]).unwrap();
-    assert_eq!(state.organization, "acme");
+    let state = FLOW.open(&app.state.secrets, &params["state"]).unwrap();
+    assert_eq!(state.target, "acme");
     assert_eq!(state.challenge(), params["code_challenge"]);
     assert!(!params["state"].contains(&state.verifier));
     let expires: DateTime<Utc> = link["expiresAt"].as_str().unwrap().parse().unwrap();
@@ -372,24 +373,25 @@ both!(
                     .unwrap(),
             )
         };
-        let fresh = AzureDevopsState::new(tenant, Uuid::now_v7(), "acme".into());
-        let mut altered = fresh.seal(&app.state.secrets).into_bytes();
+        let fresh = ConnectState::new(tenant, Uuid::now_v7(), "acme".into());
+        let mut altered = fresh.seal(&FLOW, &app.state.secrets).into_bytes();
         let last = altered.len() - 3;
         altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
         let cases = [
             "not-a-state".to_string(),
             String::from_utf8(altered).unwrap(),
             // Sealed with our key for other purposes: a GitLab state, a bare value.
-            GitlabState::new(tenant, Uuid::now_v7(), "acme".into()).seal(&app.state.secrets),
+            ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
+                .seal(&GITLAB_FLOW, &app.state.secrets),
             foreign(&format!(
                 "azure-connect-state:v1:{}",
                 serde_json::to_string(&fresh).unwrap()
             )),
-            AzureDevopsState {
+            ConnectState {
                 expires_at: Utc::now() - TimeDelta::seconds(1),
                 ..fresh.clone()
             }
-            .seal(&app.state.secrets),
+            .seal(&FLOW, &app.state.secrets),
         ];
         for state in &cases {
             let (status, location, body) =
@@ -404,7 +406,7 @@ both!(
         let (status, _, _) = callback(&app, &[("code", "the-code")]).await;
         assert_eq!(status, 400);
         // Microsoft saying access_denied with a valid state: refused, nothing stored.
-        let sealed = fresh.seal(&app.state.secrets);
+        let sealed = fresh.seal(&FLOW, &app.state.secrets);
         let (status, _, body) = callback(
             &app,
             &[
@@ -707,8 +709,10 @@ both!(
         let url = body["data"]["connectAzureDevopsOrganization"]["authorizationUrl"]
             .as_str()
             .unwrap_or_else(|| panic!("{body}"));
-        let state = AzureDevopsState::open(&app.state.secrets, &query_of(url)["state"]).unwrap();
-        assert_eq!(state.organization, "acme");
+        let state = FLOW
+            .open(&app.state.secrets, &query_of(url)["state"])
+            .unwrap();
+        assert_eq!(state.target, "acme");
 
         let bare = spawn_app_with(backend, |c| {
             c.schedules

@@ -12,8 +12,9 @@ use entities::organizations;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use stack_gateway::code::providers::connect_state::ConnectState;
 use stack_gateway::code::providers::credentials::Credentials;
-use stack_gateway::code::providers::gitlab_flow::GitlabState;
+use stack_gateway::code::providers::gitlab_flow::FLOW;
 use uuid::Uuid;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -350,11 +351,11 @@ both!(
                     .decode(app.state.secrets.seal("{}"))
                     .unwrap(),
             ),
-            GitlabState {
+            ConnectState {
                 expires_at: Utc::now() - TimeDelta::seconds(1),
-                ..GitlabState::new(tenant, Uuid::now_v7(), "acme".into())
+                ..ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
             }
-            .seal(&app.state.secrets),
+            .seal(&FLOW, &app.state.secrets),
         ];
         for state in &cases {
             let (status, _, body) = callback(&app, &[("code", "x"), ("state", state)]).await;
@@ -365,8 +366,8 @@ both!(
             );
         }
         // GitLab saying access_denied with a valid state: refused, nothing stored.
-        let fresh =
-            GitlabState::new(tenant, Uuid::now_v7(), "acme".into()).seal(&app.state.secrets);
+        let fresh = ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
+            .seal(&FLOW, &app.state.secrets);
         let (status, _, _) = callback(&app, &[("error", "access_denied"), ("state", &fresh)]).await;
         assert_eq!(status, 400);
         assert!(server.received_requests().await.unwrap().is_empty());

@@ -4,76 +4,27 @@
 //! run uses (refreshed before it expires; Microsoft rotates the refresh token, so the new one is
 //! stored sealed before anything else happens).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use entities::enums::{OrgStatus, Provider};
 use entities::organizations;
-use rand::RngCore;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
 use uuid::Uuid;
 
 use super::azure_devops::{self, AzureDevops, Grant};
+use super::connect_state::{ConnectState, Flow};
 use super::credentials::Credentials;
 use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, audit, azure_devops_audit, discovery};
 use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::graphql::relay::global_id;
-use crate::secrets::SecretBox;
 
-/// How long a sign-in link may take to come back.
-pub const STATE_TTL_MINUTES: i64 = 15;
-const PURPOSE: &str = "azure-devops-connect-state:v1:";
-
-/// What the callback needs: who connects which organization, and the PKCE verifier.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct AzureDevopsState {
-    pub tenant: Uuid,
-    pub user: Uuid,
-    pub organization: String,
-    pub verifier: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl AzureDevopsState {
-    pub fn new(tenant: Uuid, user: Uuid, organization: String) -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        AzureDevopsState {
-            tenant,
-            user,
-            organization,
-            verifier: URL_SAFE_NO_PAD.encode(bytes),
-            expires_at: Utc::now() + TimeDelta::minutes(STATE_TTL_MINUTES),
-        }
-    }
-
-    pub fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
-    }
-
-    pub fn seal(&self, secrets: &SecretBox) -> String {
-        secrets.seal_for_url(PURPOSE, self)
-    }
-
-    /// Forged, altered, foreign or expired states are `BAD_USER_INPUT`.
-    pub fn open(secrets: &SecretBox, state: &str) -> ApiResult<Self> {
-        let invalid = || {
-            ApiError::bad_input(
-                "the Azure DevOps sign-in state is invalid or has expired: start again with \
-                 connectAzureDevopsOrganization",
-            )
-        };
-        let state: AzureDevopsState = secrets.open_from_url(PURPOSE, state).ok_or_else(invalid)?;
-        if state.expires_at <= Utc::now() {
-            return Err(invalid());
-        }
-        Ok(state)
-    }
-}
+pub const FLOW: Flow = Flow {
+    purpose: "azure-devops-connect-state:v1:",
+    sign_in: "Microsoft",
+    mutation: "connectAzureDevopsOrganization",
+};
 
 /// An Azure DevOps organization name as in `dev.azure.com/{name}` (the URL itself is accepted):
 /// letters, digits and hyphens, 1–50, neither starting nor ending with a hyphen.
@@ -127,7 +78,7 @@ impl ProviderService {
         admin_of_code(user)?;
         let organization = organization_name(organization)?;
         self.azure_devops.require()?;
-        let state = AzureDevopsState::new(user.tenant_id, user.user_id, organization);
+        let state = ConnectState::new(user.tenant_id, user.user_id, organization);
         let mut url = self.azure_devops.endpoint("authorize")?;
         url.query_pairs_mut()
             .append_pair("client_id", self.azure_devops.client_id())
@@ -135,7 +86,7 @@ impl ProviderService {
             .append_pair("redirect_uri", &self.azure_devops_redirect_uri())
             .append_pair("response_mode", "query")
             .append_pair("scope", azure_devops::SCOPE)
-            .append_pair("state", &state.seal(&self.secrets))
+            .append_pair("state", &state.seal(&FLOW, &self.secrets))
             .append_pair("code_challenge", &state.challenge())
             .append_pair("code_challenge_method", "S256");
         Ok(AzureDevopsAuthorization {
@@ -153,24 +104,7 @@ impl ProviderService {
         state: Option<&str>,
         error: Option<&str>,
     ) -> ApiResult<String> {
-        let state = AzureDevopsState::open(
-            &self.secrets,
-            state.ok_or_else(|| ApiError::bad_input("the state parameter is required"))?,
-        )?;
-        if let Some(error) = error {
-            let error = if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                error
-            } else {
-                "error"
-            };
-            return Err(ApiError::bad_input(format!(
-                "the Microsoft sign-in was not completed ({error}): start again with \
-                 connectAzureDevopsOrganization"
-            )));
-        }
-        let code = code
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| ApiError::bad_input("the code parameter is required"))?;
+        let (state, code) = FLOW.callback(&self.secrets, code, state, error)?;
         let grant = Grant::Code {
             code,
             verifier: &state.verifier,
@@ -187,7 +121,7 @@ impl ProviderService {
                 "Microsoft issued no refresh token (offline_access was not granted)",
             ));
         }
-        let name = &state.organization;
+        let name = &state.target;
         let found = self
             .azure_devops
             .connection(&tokens.access_token, name)
@@ -327,24 +261,6 @@ impl ProviderService {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn states_round_trip_and_refuse_tampering_and_age() {
-        let secrets = SecretBox::new(&[1u8; 32]);
-        let s = AzureDevopsState::new(Uuid::now_v7(), Uuid::now_v7(), "acme".into());
-        let sealed = s.seal(&secrets);
-        assert!(!sealed.contains(&s.verifier));
-        assert_eq!(AzureDevopsState::open(&secrets, &sealed).unwrap(), s);
-        assert!(AzureDevopsState::open(&SecretBox::new(&[2u8; 32]), &sealed).is_err());
-        // A GitLab state sealed with the same key is not ours.
-        let gitlab = super::super::gitlab_flow::GitlabState::new(s.tenant, s.user, "acme".into());
-        assert!(AzureDevopsState::open(&secrets, &gitlab.seal(&secrets)).is_err());
-        let old = AzureDevopsState {
-            expires_at: Utc::now() - TimeDelta::seconds(1),
-            ..s
-        };
-        assert!(AzureDevopsState::open(&secrets, &old.seal(&secrets)).is_err());
-    }
 
     #[test]
     fn organization_names() {

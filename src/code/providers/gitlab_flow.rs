@@ -3,17 +3,14 @@
 //! and the access token a later run uses (refreshed before it expires; GitLab rotates the
 //! refresh token, so the new one is stored sealed before anything else happens).
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{OrgStatus, Provider};
 use entities::organizations;
-use rand::RngCore;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+
 use uuid::Uuid;
 
+use super::connect_state::{ConnectState, Flow};
 use super::credentials::Credentials;
 use super::gitlab::{self, Gitlab, Grant};
 use super::wire::ProviderResult;
@@ -21,58 +18,12 @@ use super::{ProviderService, RunOutcome, admin_of_code, discovery};
 use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::graphql::relay::global_id;
-use crate::secrets::SecretBox;
 
-/// How long a sign-in link may take to come back.
-pub const STATE_TTL_MINUTES: i64 = 15;
-const PURPOSE: &str = "gitlab-connect-state:v1:";
-
-/// What the callback needs: who connects which group, and the PKCE verifier.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct GitlabState {
-    pub tenant: Uuid,
-    pub user: Uuid,
-    pub group: String,
-    pub verifier: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl GitlabState {
-    pub fn new(tenant: Uuid, user: Uuid, group: String) -> Self {
-        let mut bytes = [0u8; 32];
-        rand::rng().fill_bytes(&mut bytes);
-        GitlabState {
-            tenant,
-            user,
-            group,
-            verifier: URL_SAFE_NO_PAD.encode(bytes),
-            expires_at: Utc::now() + TimeDelta::minutes(STATE_TTL_MINUTES),
-        }
-    }
-
-    pub fn challenge(&self) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.as_bytes()))
-    }
-
-    pub fn seal(&self, secrets: &SecretBox) -> String {
-        secrets.seal_for_url(PURPOSE, self)
-    }
-
-    /// Forged, altered, foreign or expired states are `BAD_USER_INPUT`.
-    pub fn open(secrets: &SecretBox, state: &str) -> ApiResult<Self> {
-        let invalid = || {
-            ApiError::bad_input(
-                "the GitLab sign-in state is invalid or has expired: start again with \
-                 connectGitlabGroup",
-            )
-        };
-        let state: GitlabState = secrets.open_from_url(PURPOSE, state).ok_or_else(invalid)?;
-        if state.expires_at <= Utc::now() {
-            return Err(invalid());
-        }
-        Ok(state)
-    }
-}
+pub const FLOW: Flow = Flow {
+    purpose: "gitlab-connect-state:v1:",
+    sign_in: "GitLab",
+    mutation: "connectGitlabGroup",
+};
 
 /// A GitLab group path: `group` or `group/subgroup`, GitLab's path characters only.
 fn group_path(value: &str) -> ApiResult<String> {
@@ -112,7 +63,7 @@ impl ProviderService {
         admin_of_code(user)?;
         let group = group_path(group)?;
         self.gitlab.require()?;
-        let state = GitlabState::new(user.tenant_id, user.user_id, group);
+        let state = ConnectState::new(user.tenant_id, user.user_id, group);
         let mut url =
             url::Url::parse(&format!("{}/oauth/authorize", self.gitlab.base())).map_err(|_| {
                 ApiError::new(Code::IntegrationNotConfigured, "GITLAB_URL is not a URL")
@@ -122,7 +73,7 @@ impl ProviderService {
             .append_pair("redirect_uri", &self.gitlab_redirect_uri())
             .append_pair("response_type", "code")
             .append_pair("scope", gitlab::SCOPE)
-            .append_pair("state", &state.seal(&self.secrets))
+            .append_pair("state", &state.seal(&FLOW, &self.secrets))
             .append_pair("code_challenge", &state.challenge())
             .append_pair("code_challenge_method", "S256");
         Ok(GitlabAuthorization {
@@ -140,24 +91,7 @@ impl ProviderService {
         state: Option<&str>,
         error: Option<&str>,
     ) -> ApiResult<String> {
-        let state = GitlabState::open(
-            &self.secrets,
-            state.ok_or_else(|| ApiError::bad_input("the state parameter is required"))?,
-        )?;
-        if let Some(error) = error {
-            let error = if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                error
-            } else {
-                "error"
-            };
-            return Err(ApiError::bad_input(format!(
-                "the GitLab sign-in was not completed ({error}): start again with \
-                 connectGitlabGroup"
-            )));
-        }
-        let code = code
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| ApiError::bad_input("the code parameter is required"))?;
+        let (state, code) = FLOW.callback(&self.secrets, code, state, error)?;
         let grant = Grant::Code {
             code,
             verifier: &state.verifier,
@@ -176,7 +110,7 @@ impl ProviderService {
         }
         let group = self
             .gitlab
-            .group(&tokens.access_token, &state.group)
+            .group(&tokens.access_token, &state.target)
             .await
             .map_err(|e| e.error)?;
         let existing = organizations::Entity::find()
@@ -291,21 +225,6 @@ impl ProviderService {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn states_round_trip_and_refuse_tampering_and_age() {
-        let secrets = SecretBox::new(&[1u8; 32]);
-        let s = GitlabState::new(Uuid::now_v7(), Uuid::now_v7(), "acme".into());
-        let sealed = s.seal(&secrets);
-        assert!(!sealed.contains(&s.verifier));
-        assert_eq!(GitlabState::open(&secrets, &sealed).unwrap(), s);
-        assert!(GitlabState::open(&SecretBox::new(&[2u8; 32]), &sealed).is_err());
-        let old = GitlabState {
-            expires_at: Utc::now() - TimeDelta::seconds(1),
-            ..s
-        };
-        assert!(GitlabState::open(&secrets, &old.seal(&secrets)).is_err());
-    }
 
     #[test]
     fn group_paths() {

@@ -11,6 +11,7 @@ pub mod azure_devops;
 pub mod azure_devops_audit;
 pub mod azure_devops_flow;
 pub mod azure_devops_types;
+pub mod connect_state;
 pub mod credentials;
 pub mod discovery;
 pub mod github;
