@@ -95,6 +95,11 @@ impl Server {
         })
     }
 
+    /// CPU seconds the server has used (user + system).
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
+    }
+
     /// VmRSS in MiB.
     fn rss_mib(&self) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
@@ -223,6 +228,25 @@ fn items_done(text: &str) -> Option<i64> {
         .take_while(|c| c.is_ascii_digit())
         .collect();
     digits.parse().ok()
+}
+
+/// utime + stime of a `/proc/…/stat` file, in seconds (clock ticks of 1/100 s on Linux).
+fn cpu_seconds(path: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(path)?;
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let after = stat
+        .rsplit_once(')')
+        .ok_or_else(|| anyhow!("bad {path}"))?
+        .1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<f64> {
+        Ok(fields
+            .get(i)
+            .ok_or_else(|| anyhow!("bad {path}"))?
+            .parse()?)
+    };
+    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+    Ok((ticks(11)? + ticks(12)?) / 100.0)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -390,6 +414,7 @@ async fn run() -> anyhow::Result<()> {
 
     // Fan-out: one report, every subscriber of the job.
     let mut fan_latencies = Vec::with_capacity(subscribers * fanout_events);
+    let cpu_before = (server.cpu_seconds()?, cpu_seconds("/proc/self/stat")?);
     for event in 1..=fanout_events as i64 {
         let sent = Instant::now();
         api.agent(
@@ -411,6 +436,9 @@ async fn run() -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
+    let deliveries = (subscribers * fanout_events) as f64;
+    let server_cpu = (server.cpu_seconds()? - cpu_before.0) * 1e6 / deliveries;
+    let client_cpu = (cpu_seconds("/proc/self/stat")? - cpu_before.1) * 1e6 / deliveries;
 
     // Spread: each connection also follows one of the other jobs.
     for (index, sink) in sinks.iter_mut().enumerate() {
@@ -470,6 +498,10 @@ async fn run() -> anyhow::Result<()> {
     println!("latency from the agent's report being sent to each subscriber's receipt:");
     let fan_p99 = summary("fan-out", fan_latencies);
     let spread_p99 = summary("spread", spread_latencies);
+    println!(
+        "fan-out CPU per delivery: server {server_cpu:.1} µs, bench client {client_cpu:.1} µs \
+         (includes the kernel's share of each write and read)"
+    );
     println!();
     println!(
         "{} memory above idle for {subscribers} subscribers: {above:.1} MiB (target < {MEMORY_TARGET_MIB} MiB)",

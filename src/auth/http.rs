@@ -73,10 +73,15 @@ async fn sso(state: AppState, params: SsoParams) -> Response {
 
 /// `POST /auth/logout`: ends the cookie session and clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Some(token) = session_token(&headers)
-        && let Err(error) = state.auth.sign_out(&token).await
-    {
-        return error_response(&error, None);
+    if let Some(token) = session_token(&headers) {
+        match state.auth.sign_out(&token).await {
+            Ok(ended) => {
+                for session in ended {
+                    state.live.session_ended(session).await;
+                }
+            }
+            Err(error) => return error_response(&error, None),
+        }
     }
     let cleared = Cookie::build((SESSION_COOKIE, ""))
         .path("/")

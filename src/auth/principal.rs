@@ -42,6 +42,14 @@ pub enum Principal {
 }
 
 impl Principal {
+    /// The cookie session the principal signed in with, if any.
+    pub fn session_id(&self) -> Option<Uuid> {
+        match self {
+            Principal::User(user) => user.session_id,
+            Principal::Agent(_) | Principal::Anonymous => None,
+        }
+    }
+
     /// When the principal's credential stops working (`None`: it does not lapse by itself, e.g.
     /// an agent key until revoked).
     pub fn expires_at(&self) -> Option<DateTime<Utc>> {

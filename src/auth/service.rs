@@ -187,13 +187,20 @@ impl AuthService {
         Ok(verified)
     }
 
-    /// Ends a cookie session.
-    pub async fn sign_out(&self, token: &str) -> ApiResult<()> {
-        sessions::Entity::delete_many()
+    /// Ends a cookie session; the ids of what was ended (none for an unknown cookie), for the
+    /// sockets it opened to close.
+    pub async fn sign_out(&self, token: &str) -> ApiResult<Vec<Uuid>> {
+        let ended = sessions::Entity::delete_many()
             .filter(sessions::Column::TokenHash.eq(hash_secret(token)))
-            .exec(&self.db)
+            .exec_with_returning(&self.db)
             .await?;
-        Ok(())
+        Ok(ended.into_iter().map(|s| s.id).collect())
+    }
+
+    /// Whether the cookie session `id` still exists and has not expired.
+    pub async fn session_active(&self, id: Uuid) -> ApiResult<bool> {
+        let found = sessions::Entity::find_by_id(id).one(&self.db).await?;
+        Ok(found.is_some_and(|s| s.expires_at > Utc::now()))
     }
 
     /// Deletes expired sessions and used-token records (the `session-cleanup` timer).

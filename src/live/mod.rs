@@ -24,6 +24,8 @@ const TOPIC_BUFFER: usize = 16;
 pub enum LiveEvent {
     Job(Arc<jobs::Model>),
     Agent(Arc<agents::Model>),
+    /// A cookie session was signed out: its sockets close.
+    SessionEnded,
 }
 
 /// What a NOTIFY carries between replicas: which row to reload (rows can be larger than a
@@ -40,6 +42,9 @@ enum Announcement {
         tenant: Uuid,
         id: Uuid,
     },
+    Session {
+        id: Uuid,
+    },
 }
 
 /// The topics a subscription listens to.
@@ -51,6 +56,9 @@ pub fn project_topic(project: Uuid) -> String {
 }
 pub fn agents_topic(tenant: Uuid) -> String {
     format!("agents:{tenant}")
+}
+pub fn session_topic(session: Uuid) -> String {
+    format!("session:{session}")
 }
 
 /// Process-wide topic hub; cheap to clone.
@@ -81,6 +89,15 @@ impl LiveHub {
             .entry(topic)
             .or_insert_with(|| broadcast::channel(TOPIC_BUFFER).0)
             .subscribe()
+    }
+
+    /// Drops `topic` if nobody listens to it any more (topics are otherwise dropped at their
+    /// next event, and a session topic has at most one).
+    pub fn release(&self, topic: &str) {
+        let mut topics = self.topics.lock().expect("live topics");
+        if topics.get(topic).is_some_and(|t| t.receiver_count() == 0) {
+            topics.remove(topic);
+        }
     }
 
     /// Subscribers currently listening to `topic` in this process.
@@ -122,6 +139,16 @@ impl LiveHub {
         }
     }
 
+    /// A cookie session was signed out (call after the commit): every replica closes the
+    /// sockets it opened.
+    pub async fn session_ended(&self, session: Uuid) {
+        if self.is_postgres() {
+            self.announce(Announcement::Session { id: session }).await;
+        } else {
+            self.deliver_session_end(session);
+        }
+    }
+
     fn is_postgres(&self) -> bool {
         self.db.get_database_backend() == DatabaseBackend::Postgres
     }
@@ -142,6 +169,10 @@ impl LiveHub {
     fn deliver_agent(&self, agent: agents::Model) {
         let topics = [agents_topic(agent.tenant_id)];
         self.send(&topics, LiveEvent::Agent(Arc::new(agent)));
+    }
+
+    fn deliver_session_end(&self, session: Uuid) {
+        self.send(&[session_topic(session)], LiveEvent::SessionEnded);
     }
 
     fn send(&self, names: &[String], event: LiveEvent) {

@@ -83,6 +83,8 @@ async fn reload_and_deliver(hub: &LiveHub, announcement: Announcement) -> Result
                 hub.deliver_agent(agent);
             }
         }
+        // Nothing to reload: the sockets of that session just close.
+        Announcement::Session { id } => hub.deliver_session_end(id),
     }
     Ok(())
 }

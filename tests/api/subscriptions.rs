@@ -359,3 +359,55 @@ both!(
         assert_eq!(ws.next_within(QUIET).await, Got::Silence);
     }
 );
+
+both!(
+    signing_out_closes_the_sessions_sockets_and_no_other,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let cookie = session_cookie(&sso(&app, &app.token(&Who::ADMIN_A)).await);
+        let other = session_cookie(&sso(&app, &app.token(&Who::ADMIN_A)).await);
+        assert_ne!(cookie, other);
+        let mut ws = connect(&app, &[("cookie", &cookie)]).await.unwrap();
+        ws.init(json!({})).await;
+        ws.subscribe("a", AGENT_STATUS, json!({})).await;
+        let mut kept = connect(&app, &[("cookie", &other)]).await.unwrap();
+        kept.init(json!({})).await;
+        kept.subscribe("a", AGENT_STATUS, json!({})).await;
+        assert_eq!(ws.next_within(QUIET).await, Got::Silence);
+
+        let out = app
+            .client
+            .post(app.url("/auth/logout"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(out.status(), 204);
+        // The signed-out session's socket closes at once (on PostgreSQL through NOTIFY), with
+        // the code graphql-ws clients reconnect after.
+        match ws.next_within(Duration::from_secs(5)).await {
+            Got::Closed(code, reason) => {
+                assert_eq!(
+                    (code, reason.as_str()),
+                    (4403, "Forbidden: the session has ended")
+                )
+            }
+            other => panic!("expected the socket to close, got {other:?}"),
+        }
+        // The same user's other session keeps its socket.
+        assert_eq!(kept.next_within(QUIET).await, Got::Silence);
+        // The signed-out cookie opens nothing any more.
+        let mut again = connect(&app, &[("cookie", &cookie)]).await.unwrap();
+        again
+            .send(json!({ "type": "connection_init", "payload": {} }))
+            .await;
+        assert_eq!(again.closed().await.0, 4403);
+        // What listened for the closed socket is gone; the kept one's session and agents
+        // topics remain.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while app.state.live.listeners() != 2 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(app.state.live.listeners(), 2);
+    }
+);

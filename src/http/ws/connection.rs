@@ -95,12 +95,37 @@ async fn serve(
     // graphql-ws clients reconnect after it, with fresh connection params.
     let lapse = tokio::time::sleep_until(lapses_at(&principal));
     tokio::pin!(lapse);
+    // A cookie session also ends when it is signed out, on whichever replica.
+    let mut signed_out = principal
+        .session_id()
+        .map(|id| SignOutWatch::new(state, id));
+    let signed_out_at = async {
+        match signed_out.as_mut() {
+            Some(watch) => watch.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(signed_out_at);
+    // Signed out between the sign-in and the watch: the announcement came before the watch.
+    if let Some(id) = principal.session_id()
+        && !Box::pin(state.auth.session_active(id))
+            .await
+            .unwrap_or(false)
+    {
+        return Err(Closing::new(
+            close::FORBIDDEN,
+            "Forbidden: the session has ended",
+        ));
+    }
     let mut subscriptions: StreamMap<String, Subscription> = StreamMap::new();
     let mut active = GaugeShare::new(state.metrics.live_gauge("gateway_subscriptions"));
     loop {
         active.set(subscriptions.len());
         tokio::select! {
             () = &mut lapse => {
+                return Err(Closing::new(close::FORBIDDEN, "Forbidden: the session has ended"));
+            }
+            () = &mut signed_out_at => {
                 return Err(Closing::new(close::FORBIDDEN, "Forbidden: the session has ended"));
             }
             message = incoming.next() => {
@@ -176,6 +201,39 @@ async fn serve(
                 send(sink, text).await?;
             }
         }
+    }
+}
+
+/// Waits for the connection's cookie session to be signed out; its topic goes with it.
+struct SignOutWatch {
+    hub: crate::live::LiveHub,
+    topic: String,
+    receiver: Option<tokio::sync::broadcast::Receiver<crate::live::LiveEvent>>,
+}
+
+impl SignOutWatch {
+    fn new(state: &AppState, session: uuid::Uuid) -> Self {
+        let topic = crate::live::session_topic(session);
+        let receiver = Some(state.live.subscribe(topic.clone()));
+        SignOutWatch {
+            hub: state.live.clone(),
+            topic,
+            receiver,
+        }
+    }
+
+    /// Resolves at the sign-out (or if the hub could not tell: a lagged or closed topic).
+    async fn wait(&mut self) {
+        if let Some(receiver) = self.receiver.as_mut() {
+            let _ = receiver.recv().await;
+        }
+    }
+}
+
+impl Drop for SignOutWatch {
+    fn drop(&mut self) {
+        self.receiver.take();
+        self.hub.release(&self.topic);
     }
 }
 
