@@ -1,6 +1,7 @@
 //! Connect Organization: source-control providers, discovery of their repositories, and the
-//! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery) and
-//! Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are implemented, each as a wire client
+//! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery and
+//! audit) and Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are
+//! implemented, each as a wire client
 //! (`github.rs`, `gitlab.rs`, `azure_devops.rs`, sharing `wire.rs`: the error with the
 //! provider's retry time, sends, decoding) and, for the OAuth providers, a flow (`*_flow.rs`:
 //! sealed state, connect, callback, token refresh). Flows, mappings and failure
@@ -16,6 +17,7 @@ pub mod credentials;
 pub mod discovery;
 pub mod github;
 pub mod gitlab;
+pub mod gitlab_audit;
 pub mod gitlab_flow;
 pub mod graphql;
 pub mod task;
