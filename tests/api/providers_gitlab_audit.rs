@@ -1,5 +1,5 @@
-//! The GitLab access audit end to end (connect → callback → audit; rediscovery re-audits),
-//! against a GitLab fake answering with GitLab's shapes: the members API
+//! The GitLab access audit end to end (connect → callback → audit; rediscovery re-audits) and
+//! token revocation on disconnect (`/oauth/revoke`), against a GitLab fake answering with GitLab's shapes: the members API
 //! (`/groups/:path/members/all`, `/projects/:id/members`, `two_factor_enabled` shown or left
 //! out), `/users/:id` (`last_activity_on`, `external`, `bot`) and offset pagination headers
 //! (`Link`, `X-Next-Page`, `X-Page`, `X-Total-Pages`…).
@@ -12,7 +12,7 @@ use entities::enums::FindingStatus;
 use entities::findings;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path_regex};
+use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::both;
@@ -23,6 +23,9 @@ const REDISCOVER: &str =
     "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
     organization { id status statusError } discovery { openAccessFindings
     resolvedAccessFindings } } }";
+const DISCONNECT: &str =
+    "mutation($o: ID!) { disconnectOrganization(input: { organizationId: $o }) {
+    organization { id status statusError } } }";
 const FINDINGS: &str =
     "{ findings(first: 50, filter: { kind: ACCESS_ISSUE }) { totalCount edges { node {
     id accessIssue severity status title description tool repository { name } } } } }";
@@ -489,3 +492,78 @@ both!(
         assert_eq!(summary(&after), summary(&list));
     }
 );
+
+both!(gitlab_disconnect_revokes_the_tokens, |backend| async move {
+    let (app, server) = app_with_gitlab(backend).await;
+    let token = app.token(&Who::ADMIN_A);
+    let (org, _) = connect_with(&app, &server, &token, projects()).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/revoke"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let (_, body) = app.gql(&token, DISCONNECT, json!({ "o": org })).await;
+    assert_eq!(
+        body["data"]["disconnectOrganization"]["organization"]["status"], "DISCONNECTED",
+        "{body}"
+    );
+    let revoked: Vec<BTreeMap<String, String>> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/revoke")
+        .map(|r| {
+            assert_eq!(
+                r.headers.get("content-type").unwrap(),
+                "application/x-www-form-urlencoded"
+            );
+            url::form_urlencoded::parse(&r.body).into_owned().collect()
+        })
+        .collect();
+    let sent: Vec<(&str, &str, &str, &str)> = revoked
+        .iter()
+        .map(|f| {
+            (
+                f["client_id"].as_str(),
+                f["client_secret"].as_str(),
+                f["token"].as_str(),
+                f["token_type_hint"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("gl-client", "gl-secret", "glat-1", "access_token"),
+            ("gl-client", "gl-secret", "glrt-1", "refresh_token"),
+        ]
+    );
+
+    // Connected again; GitLab's revocation fails: the disconnect still happens.
+    server.reset().await;
+    let (org, _) = connect_with(&app, &server, &token, projects()).await;
+    Mock::given(method("POST"))
+        .and(path("/oauth/revoke"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
+        .mount(&server)
+        .await;
+    let (_, body) = app.gql(&token, DISCONNECT, json!({ "o": org })).await;
+    let organization = &body["data"]["disconnectOrganization"]["organization"];
+    assert_eq!(organization["status"], "DISCONNECTED", "{body}");
+    assert!(body["errors"].is_null(), "{body}");
+    let attempts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/oauth/revoke")
+        .count();
+    assert!(attempts >= 2, "{attempts}");
+    let row = entities::organizations::Entity::find()
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.credentials_encrypted.is_none());
+});

@@ -172,6 +172,37 @@ impl Gitlab {
         wire::decode_secret(&self.upstream, Integration::Gitlab, response).await
     }
 
+    /// RFC 7009 revocation at `{GITLAB_URL}/oauth/revoke` (form: `client_id`, `client_secret`,
+    /// `token`, `token_type_hint`). GitLab answers 200 for a token it does not know too.
+    /// Idempotent, so retried on 5xx.
+    pub async fn revoke(&self, token: &str, hint: &str) -> ProviderResult<()> {
+        self.require()?;
+        let c = self.upstream.config();
+        let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("client_id", self.client_id()),
+                ("client_secret", secret),
+                ("token", token),
+                ("token_type_hint", hint),
+            ])
+            .finish();
+        let url = format!("{}/oauth/revoke", self.base());
+        wire::send(
+            &self.upstream,
+            Integration::Gitlab,
+            Retry::Safe,
+            |http| {
+                http.post(&url)
+                    .header("Content-Type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+            },
+            |status, headers, _, retry_at| rate_limited(status, headers, retry_at),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// `GET /groups/:path`.
     pub async fn group(&self, token: &str, path: &str) -> ProviderResult<Group> {
         let id: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();

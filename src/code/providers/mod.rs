@@ -218,6 +218,7 @@ impl ProviderService {
         if org.status == OrgStatus::Disconnected {
             return Ok(org);
         }
+        let sealed = org.credentials_encrypted.clone();
         let row = organizations::ActiveModel {
             id: Set(org.id),
             status: Set(OrgStatus::Disconnected),
@@ -236,7 +237,35 @@ impl ProviderService {
         bus::enqueue(&txn, org.tenant_id, &event).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        if let Some(sealed) = sealed {
+            self.revoke(&org, &sealed).await;
+        }
         Ok(org)
+    }
+
+    /// Ends a disconnected organization's OAuth grant at the provider. Best effort: the tokens
+    /// are already forgotten here, so a failure is logged (and recorded on the Integrations
+    /// page by the client), never returned. GitLab keeps an access token and its refresh token
+    /// as one grant (revoking either ends both); both are sent so a grant whose access token was
+    /// already dropped ends too. GitHub installation tokens expire within the hour; Microsoft
+    /// has no revocation endpoint for one grant.
+    async fn revoke(&self, org: &organizations::Model, sealed: &str) {
+        if org.provider != Provider::Gitlab {
+            return;
+        }
+        let Ok(creds) = Credentials::open(&self.secrets, sealed) else {
+            return;
+        };
+        let tokens = [
+            (creds.token.as_deref(), "access_token"),
+            (creds.refresh_token.as_deref(), "refresh_token"),
+        ];
+        for (token, hint) in tokens {
+            let Some(token) = token else { continue };
+            if let Err(e) = self.gitlab.revoke(token, hint).await {
+                tracing::warn!(org = %org.id, hint, code = e.error.code().as_str(), message = e.error.message(), "GitLab token revocation failed; the token is forgotten locally");
+            }
+        }
     }
 
     /// `rediscoverOrganization`: discovery and audit now. A provider failure is recorded on the
