@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 
 use super::github::{OrgInfo, Repo, next_link};
+use super::oauth;
 use super::wire::{self, ProviderResult};
 use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
@@ -20,21 +21,7 @@ pub const SCOPE: &str = "read_api";
 /// Pages followed at most per list (100 per page).
 const MAX_PAGES: usize = 100;
 
-/// A token endpoint answer. Deliberately not `Debug`: it holds secrets.
-#[derive(Deserialize)]
-pub struct Tokens {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    /// Seconds the access token lives (GitLab: 7200).
-    pub expires_in: Option<i64>,
-}
-
-/// The grant being redeemed.
-#[derive(Clone, Copy)]
-pub enum Grant<'a> {
-    Code { code: &'a str, verifier: &'a str },
-    Refresh(&'a str),
-}
+pub use super::oauth::{Grant, Tokens};
 
 #[derive(Deserialize, Debug)]
 pub struct Group {
@@ -125,51 +112,30 @@ impl Gitlab {
             .unwrap_or_default()
     }
 
-    /// Redeems a grant. A code is single use and sent once; a refresh is retried on 5xx (GitLab
-    /// revokes the old refresh token only once the new one is used).
+    /// Redeems a grant at `{GITLAB_URL}/oauth/token` (GitLab wants `redirect_uri` with the
+    /// refresh grant too; it revokes the old refresh token only once the new one is used).
     pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> ProviderResult<Tokens> {
         self.require()?;
         let c = self.upstream.config();
         let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
-        let mut pairs = vec![
+        let pairs = [
             ("client_id", self.client_id()),
             ("client_secret", secret),
             ("redirect_uri", redirect_uri),
         ];
-        let retry = match grant {
-            Grant::Code { code, verifier } => {
-                pairs.extend([
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("code_verifier", verifier),
-                ]);
-                Retry::Never
-            }
-            Grant::Refresh(token) => {
-                pairs.extend([("grant_type", "refresh_token"), ("refresh_token", token)]);
-                Retry::Safe
-            }
-        };
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
         let url = format!("{}/oauth/token", self.base());
-        let response = wire::send(
+        oauth::redeem(
             &self.upstream,
             Integration::Gitlab,
-            retry,
-            |http| {
-                http.post(&url)
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(body.clone())
-            },
+            &url,
+            &pairs,
+            grant,
             |status, headers, body, retry_at| {
                 rate_limited(status, headers, retry_at)
                     .or_else(|| explain_token(grant, status, body))
             },
         )
-        .await?;
-        wire::decode_secret(&self.upstream, Integration::Gitlab, response).await
+        .await
     }
 
     /// RFC 7009 revocation at `{GITLAB_URL}/oauth/revoke` (form: `client_id`, `client_secret`,
@@ -179,24 +145,19 @@ impl Gitlab {
         self.require()?;
         let c = self.upstream.config();
         let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs([
-                ("client_id", self.client_id()),
-                ("client_secret", secret),
-                ("token", token),
-                ("token_type_hint", hint),
-            ])
-            .finish();
+        let pairs = [
+            ("client_id", self.client_id()),
+            ("client_secret", secret),
+            ("token", token),
+            ("token_type_hint", hint),
+        ];
         let url = format!("{}/oauth/revoke", self.base());
-        wire::send(
+        oauth::post_form(
             &self.upstream,
             Integration::Gitlab,
             Retry::Safe,
-            |http| {
-                http.post(&url)
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(body.clone())
-            },
+            &url,
+            &pairs,
             |status, headers, _, retry_at| rate_limited(status, headers, retry_at),
         )
         .await?;
@@ -420,14 +381,7 @@ fn optional<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
 
 /// RFC 6749 §5.2 refusals at the token endpoint.
 fn explain_token(grant: Grant<'_>, status: StatusCode, body: &str) -> Option<ApiError> {
-    if !matches!(status.as_u16(), 400 | 401) {
-        return None;
-    }
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-    }
-    let error = serde_json::from_str::<OAuthError>(body).ok()?.error;
+    let error = oauth::refusal(status, body)?;
     let message = match (error.as_str(), grant) {
         ("invalid_grant", Grant::Refresh(_)) => format!(
             "GitLab refused the stored authorization ({error}): it was revoked or has expired; \

@@ -20,6 +20,7 @@ pub mod gitlab;
 pub mod gitlab_audit;
 pub mod gitlab_flow;
 pub mod graphql;
+pub mod oauth;
 pub mod task;
 pub mod wire;
 
