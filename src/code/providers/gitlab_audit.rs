@@ -11,6 +11,7 @@
 //! as `Unjudged`: those findings stay as they were. Findings are written by the shared writer.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{AccessIssue, Severity};
@@ -62,9 +63,8 @@ pub async fn fetch(
         };
         let direct = gitlab.project_members(token, id).await?;
         for member in direct.iter().flatten() {
-            if !seen.users.contains_key(&member.id) {
-                let user = gitlab.user(token, member.id).await?;
-                seen.users.insert(member.id, user);
+            if let Entry::Vacant(slot) = seen.users.entry(member.id) {
+                slot.insert(gitlab.user(token, member.id).await?);
             }
         }
         seen.direct.insert(id.to_string(), direct);
