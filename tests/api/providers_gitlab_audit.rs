@@ -16,7 +16,7 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::both;
-use crate::helpers::{TestApp, Who, code};
+use crate::helpers::{TestApp, Who, code, finding_lines};
 use crate::providers_gitlab::{app_with_gitlab, connect_with, project};
 
 const REDISCOVER: &str =
@@ -256,25 +256,6 @@ async fn findings_of(app: &TestApp, token: &str) -> (i64, Vec<Value>) {
     )
 }
 
-/// `repository ISSUE SEVERITY STATUS title`, sorted.
-fn summary(list: &[Value]) -> Vec<String> {
-    let mut s: Vec<String> = list
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {} {} {}",
-                f["repository"]["name"].as_str().unwrap(),
-                f["accessIssue"].as_str().unwrap(),
-                f["severity"].as_str().unwrap(),
-                f["status"].as_str().unwrap(),
-                f["title"].as_str().unwrap()
-            )
-        })
-        .collect();
-    s.sort();
-    s
-}
-
 fn lines(expected: &[&str]) -> Vec<String> {
     expected.iter().map(|s| s.to_string()).collect()
 }
@@ -314,7 +295,7 @@ both!(
         let (org, _) = connect_with(&app, &server, &token, projects()).await;
         // The callback audited: three rules, GitLab's roles, severities by level.
         let (total, list) = findings_of(&app, &token).await;
-        assert_eq!(summary(&list), lines(&ALL_TEN), "{list:?}");
+        assert_eq!(finding_lines(&list), lines(&ALL_TEN), "{list:?}");
         assert_eq!(total, 10);
         assert!(list.iter().all(|f| f["tool"] == "gitlab-access-audit"));
         let described = |name: &str| {
@@ -394,7 +375,7 @@ both!(
         let (total, list) = findings_of(&app, &token).await;
         assert_eq!(total, 10);
         assert_eq!(status(&list, &dave), "IGNORED");
-        let resolved: Vec<String> = summary(&list)
+        let resolved: Vec<String> = finding_lines(&list)
             .into_iter()
             .filter(|l| l.contains(" RESOLVED "))
             .collect();
@@ -438,7 +419,7 @@ both!(
             .filter(|l| !l.contains("MISSING_2FA"))
             .map(|l| l.to_string())
             .collect();
-        assert_eq!(summary(&list), without_2fa);
+        assert_eq!(finding_lines(&list), without_2fa);
 
         // The field shown again: the same audit finds the five.
         seed(&mut fake.lock().unwrap(), true);
@@ -461,7 +442,7 @@ both!(
         assert_eq!(done["organization"]["status"], "CONNECTED", "{body}");
         assert_eq!(tally(&body), (Some(5), Some(2)), "{body}");
         let (_, list) = findings_of(&app, &token).await;
-        let api: Vec<String> = summary(&list)
+        let api: Vec<String> = finding_lines(&list)
             .into_iter()
             .filter(|l| l.starts_with("api "))
             .collect();
@@ -477,7 +458,7 @@ both!(
         let body = rediscover(&app, &token, &org).await;
         assert_eq!(tally(&body), (Some(5), Some(0)), "{body}");
         let (_, list) = findings_of(&app, &token).await;
-        let open_2fa: Vec<String> = summary(&list)
+        let open_2fa: Vec<String> = finding_lines(&list)
             .into_iter()
             .filter(|l| l.contains("MISSING_2FA") && l.contains(" OPEN "))
             .collect();
@@ -489,7 +470,7 @@ both!(
         assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
         let (total, after) = findings_of(&app, &token).await;
         assert_eq!(total, 10);
-        assert_eq!(summary(&after), summary(&list));
+        assert_eq!(finding_lines(&after), finding_lines(&list));
     }
 );
 

@@ -112,15 +112,21 @@ impl Gitlab {
             .unwrap_or_default()
     }
 
+    fn client_secret(&self) -> &str {
+        self.upstream
+            .config()
+            .gitlab_client_secret
+            .as_deref()
+            .unwrap_or_default()
+    }
+
     /// Redeems a grant at `{GITLAB_URL}/oauth/token` (GitLab wants `redirect_uri` with the
     /// refresh grant too; it revokes the old refresh token only once the new one is used).
     pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> ProviderResult<Tokens> {
         self.require()?;
-        let c = self.upstream.config();
-        let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
         let pairs = [
             ("client_id", self.client_id()),
-            ("client_secret", secret),
+            ("client_secret", self.client_secret()),
             ("redirect_uri", redirect_uri),
         ];
         let url = format!("{}/oauth/token", self.base());
@@ -143,11 +149,9 @@ impl Gitlab {
     /// Idempotent, so retried on 5xx.
     pub async fn revoke(&self, token: &str, hint: &str) -> ProviderResult<()> {
         self.require()?;
-        let c = self.upstream.config();
-        let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
         let pairs = [
             ("client_id", self.client_id()),
-            ("client_secret", secret),
+            ("client_secret", self.client_secret()),
             ("token", token),
             ("token_type_hint", hint),
         ];
