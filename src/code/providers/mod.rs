@@ -238,22 +238,24 @@ impl ProviderService {
         bus::enqueue(&txn, org.tenant_id, &event).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
-        if let Some(sealed) = sealed {
-            self.revoke(&org, &sealed).await;
+        // Off the request path: a GitLab that hangs must not hold the disconnect.
+        if let Some(sealed) = sealed
+            && org.provider == Provider::Gitlab
+        {
+            let service = self.clone();
+            let id = org.id;
+            tokio::spawn(async move { service.revoke_gitlab(id, &sealed).await });
         }
         Ok(org)
     }
 
-    /// Ends a disconnected organization's OAuth grant at the provider. Best effort: the tokens
-    /// are already forgotten here, so a failure is logged (and recorded on the Integrations
-    /// page by the client), never returned. GitLab keeps an access token and its refresh token
-    /// as one grant (revoking either ends both); both are sent so a grant whose access token was
-    /// already dropped ends too. GitHub installation tokens expire within the hour; Microsoft
-    /// has no revocation endpoint for one grant.
-    async fn revoke(&self, org: &organizations::Model, sealed: &str) {
-        if org.provider != Provider::Gitlab {
-            return;
-        }
+    /// Ends a disconnected GitLab group's OAuth grant at GitLab. Best effort: the tokens are
+    /// already forgotten here, so a failure is logged (and recorded on the Integrations page by
+    /// the client), never returned. GitLab keeps an access token and its refresh token as one
+    /// grant (revoking either ends both); both are sent so a grant whose access token was
+    /// already dropped ends too. (GitHub installation tokens expire within the hour; Microsoft
+    /// has no revocation endpoint for one grant.)
+    async fn revoke_gitlab(&self, id: Uuid, sealed: &str) {
         let Ok(creds) = Credentials::open(&self.secrets, sealed) else {
             return;
         };
@@ -264,7 +266,7 @@ impl ProviderService {
         for (token, hint) in tokens {
             let Some(token) = token else { continue };
             if let Err(e) = self.gitlab.revoke(token, hint).await {
-                tracing::warn!(org = %org.id, hint, code = e.error.code().as_str(), message = e.error.message(), "GitLab token revocation failed; the token is forgotten locally");
+                tracing::warn!(org = %id, hint, code = e.error.code().as_str(), message = e.error.message(), "GitLab token revocation failed; the token is forgotten locally");
             }
         }
     }
