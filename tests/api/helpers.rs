@@ -562,3 +562,22 @@ pub async fn assert_node_only_for(
     assert_eq!(code(&body), "NOT_FOUND", "{body}");
     assert!(body["data"]["node"].is_null(), "{body}");
 }
+
+/// Findings as `repository ISSUE SEVERITY STATUS title` lines, sorted (for whole-list asserts).
+pub fn finding_lines(list: &[Value]) -> Vec<String> {
+    let mut lines: Vec<String> = list
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {} {} {}",
+                f["repository"]["name"].as_str().unwrap(),
+                f["accessIssue"].as_str().unwrap(),
+                f["severity"].as_str().unwrap(),
+                f["status"].as_str().unwrap(),
+                f["title"].as_str().unwrap()
+            )
+        })
+        .collect();
+    lines.sort();
+    lines
+}

@@ -25,6 +25,7 @@ mod probe;
 mod providers;
 mod providers_azure;
 mod providers_gitlab;
+mod providers_gitlab_audit;
 mod psa;
 mod psa_failures;
 mod queue;

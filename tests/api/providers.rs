@@ -12,7 +12,7 @@ use uuid::Uuid;
 use wiremock::ResponseTemplate;
 
 use crate::both;
-use crate::helpers::{Backend, TestApp, Who, code, spawn_app_with};
+use crate::helpers::{Backend, TestApp, Who, code, finding_lines, spawn_app_with};
 use github_fake::{Shared, pairs, repo};
 
 const CONNECT: &str = "mutation($i: ID!) { connectGithubOrganization(input: { installationId: $i }) {
@@ -307,25 +307,8 @@ both!(
         };
         let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
         let list = findings(&body);
-        let summary = |list: &[Value]| -> Vec<String> {
-            let mut s: Vec<String> = list
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{} {} {} {} {}",
-                        f["repository"]["name"].as_str().unwrap(),
-                        f["accessIssue"].as_str().unwrap(),
-                        f["severity"].as_str().unwrap(),
-                        f["status"].as_str().unwrap(),
-                        f["title"].as_str().unwrap()
-                    )
-                })
-                .collect();
-            s.sort();
-            s
-        };
         assert_eq!(
-            summary(&list),
+            finding_lines(&list),
             [
                 "api MISSING_2FA HIGH OPEN mallory has write access to api without two-factor authentication",
                 "api ORPHANED_ACCESS MEDIUM OPEN Outside collaborator olga inactive on api",

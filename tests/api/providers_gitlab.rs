@@ -24,18 +24,19 @@ use crate::helpers::{Backend, TestApp, Who, code, spawn_app_with};
 
 const CONNECT: &str = "mutation($g: String!) { connectGitlabGroup(input: { group: $g }) {
     authorizationUrl expiresAt } }";
-const REDISCOVER: &str =
+pub(crate) const REDISCOVER: &str =
     "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
     organization { id status statusError repoCount nextRetryAt }
     discovery { repositories newRepositories missingRepositories } } }";
-const ORGS: &str = "{ organizations(first: 10) { edges { node { id login name provider status
+pub(crate) const ORGS: &str =
+    "{ organizations(first: 10) { edges { node { id login name provider status
     statusError repoCount nextRetryAt } } } }";
 const REPOS: &str = "{ repositories(first: 50) { edges { node { name fullName url defaultBranch
     visibility archived techStack lastCommitAt hostingPlatform missingSince } } } }";
 const ORG: &str = "query($o: ID!) { node(id: $o) { ... on Organization { status statusError nextRetryAt repoCount } } }";
-const GROUP_ID: i64 = 42;
+pub(crate) const GROUP_ID: i64 = 42;
 
-fn project(id: i64, name: &str, path: &str, visibility: &str, archived: bool) -> Value {
+pub(crate) fn project(id: i64, name: &str, path: &str, visibility: &str, archived: bool) -> Value {
     json!({
         "id": id, "name": name, "path": name, "path_with_namespace": path,
         "name_with_namespace": path.replace('/', " / "),
@@ -117,7 +118,7 @@ fn three() -> Vec<Value> {
     ]
 }
 
-async fn app_with_gitlab(backend: Backend) -> (TestApp, MockServer) {
+pub(crate) async fn app_with_gitlab(backend: Backend) -> (TestApp, MockServer) {
     let server = MockServer::start().await;
     let uri = server.uri();
     let app = spawn_app_with(backend, move |c| {
@@ -166,13 +167,23 @@ async fn connect(
     server: &MockServer,
     token: &str,
 ) -> (String, BTreeMap<String, String>) {
+    connect_with(app, server, token, three()).await
+}
+
+/// The connect flow for a group holding `projects` (token `glat-1`, refresh `glrt-1`).
+pub(crate) async fn connect_with(
+    app: &TestApp,
+    server: &MockServer,
+    token: &str,
+    projects: Vec<Value>,
+) -> (String, BTreeMap<String, String>) {
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
         .and(body_string_contains("grant_type=authorization_code"))
         .respond_with(tokens("glat-1", "glrt-1"))
         .mount(server)
         .await;
-    mount_group(server, three(), "glat-1").await;
+    mount_group(server, projects, "glat-1").await;
     let (_, body) = app.gql(token, CONNECT, json!({ "g": "acme" })).await;
     let url = body["data"]["connectGitlabGroup"]["authorizationUrl"]
         .as_str()
@@ -208,7 +219,7 @@ async fn events(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn stored(app: &TestApp) -> (organizations::Model, Credentials) {
+pub(crate) async fn stored(app: &TestApp) -> (organizations::Model, Credentials) {
     let org = organizations::Entity::find()
         .one(&app.state.db)
         .await

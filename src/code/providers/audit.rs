@@ -205,6 +205,25 @@ fn drift(repo: &repositories::Model, subject: String, who: &str, role: &str, bas
     }
 }
 
+/// What an audit could not judge this run: its open findings there are neither confirmed nor
+/// resolved (a list the provider would not show is no evidence that the problem is gone).
+#[derive(Debug, Default)]
+pub struct Unjudged {
+    /// A whole rule on one repository.
+    pub rules: HashSet<(Uuid, AccessIssue)>,
+    /// One subject under one rule (`Issue::fingerprint`).
+    pub fingerprints: HashSet<String>,
+}
+
+impl Unjudged {
+    fn keeps(&self, finding: &findings::Model) -> bool {
+        self.fingerprints.contains(&finding.fingerprint)
+            || finding
+                .access_issue
+                .is_some_and(|issue| self.rules.contains(&(finding.repository_id, issue)))
+    }
+}
+
 /// Writes the result of the audit `tool` for `repos` in one transaction (only that tool's
 /// findings are updated or resolved).
 pub async fn apply(
@@ -213,6 +232,18 @@ pub async fn apply(
     org: &organizations::Model,
     repos: &[repositories::Model],
     issues: Vec<Issue>,
+) -> ApiResult<Tally> {
+    apply_judged(db, tool, org, repos, issues, &Unjudged::default()).await
+}
+
+/// `apply`, leaving alone what `unjudged` names.
+pub async fn apply_judged(
+    db: &DatabaseConnection,
+    tool: &'static str,
+    org: &organizations::Model,
+    repos: &[repositories::Model],
+    issues: Vec<Issue>,
+    unjudged: &Unjudged,
 ) -> ApiResult<Tally> {
     let mut tally = Tally::default();
     if repos.is_empty() {
@@ -285,7 +316,7 @@ pub async fn apply(
         }
     }
     for gone in known.into_values() {
-        if gone.status == FindingStatus::Open {
+        if gone.status == FindingStatus::Open && !unjudged.keeps(&gone) {
             tally.resolved += 1;
             let row = findings::ActiveModel {
                 id: Set(gone.id),

@@ -11,17 +11,17 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 pub use super::azure_devops_types::*;
 use super::github::{OrgInfo, Repo};
-pub use super::gitlab::Grant;
+use super::oauth;
+pub use super::oauth::{Grant, Tokens};
 use super::wire::{self, ProviderResult, RetryAt};
 use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
-use crate::migrate::credentials::oauth;
+use crate::migrate::credentials::oauth as microsoft;
 
 /// Delegated access to Azure DevOps (its resource id: only the permissions the app registration
 /// was granted, `vso.code` read for discovery) and a refresh token.
@@ -64,16 +64,19 @@ impl AzureDevops {
     /// `{AZURE_DEVOPS_LOGIN_URL}/{AZURE_DEVOPS_TENANT}/oauth2/v2.0/{endpoint}`.
     pub fn endpoint(&self, endpoint: &str) -> Result<url::Url, ApiError> {
         let c = self.upstream.config();
-        oauth::endpoint(&c.azure_devops_login_url, &c.azure_devops_tenant, endpoint).map_err(|_| {
-            ApiError::new(
-                Code::IntegrationNotConfigured,
-                "AZURE_DEVOPS_LOGIN_URL is not a usable URL",
-            )
-        })
+        microsoft::endpoint(&c.azure_devops_login_url, &c.azure_devops_tenant, endpoint).map_err(
+            |_| {
+                ApiError::new(
+                    Code::IntegrationNotConfigured,
+                    "AZURE_DEVOPS_LOGIN_URL is not a usable URL",
+                )
+            },
+        )
     }
 
-    /// Redeems a grant. A code is single use and sent once; a refresh is retried on 5xx
-    /// (Microsoft keeps the old refresh token valid until the new one is used).
+    /// Redeems a grant at the v2 token endpoint (Microsoft wants the scope with every grant,
+    /// `redirect_uri` with the code only; it keeps the old refresh token valid until the new
+    /// one is used).
     pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> ProviderResult<Tokens> {
         self.require()?;
         let url = self.endpoint("token")?;
@@ -84,41 +87,21 @@ impl AzureDevops {
             ("client_secret", secret),
             ("scope", SCOPE),
         ];
-        let retry = match grant {
-            Grant::Code { code, verifier } => {
-                pairs.extend([
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", redirect_uri),
-                    ("code_verifier", verifier),
-                ]);
-                Retry::Never
-            }
-            Grant::Refresh(token) => {
-                pairs.extend([("grant_type", "refresh_token"), ("refresh_token", token)]);
-                Retry::Safe
-            }
-        };
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
-        let response = wire::send(
+        if let Grant::Code { .. } = grant {
+            pairs.push(("redirect_uri", redirect_uri));
+        }
+        let tokens = oauth::redeem(
             &self.upstream,
             Integration::AzureDevops,
-            retry,
-            |http| {
-                http.post(url.clone())
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(body.clone())
-            },
+            url.as_str(),
+            &pairs,
+            grant,
             |status, headers, body, retry_at| {
                 rate_limited(status, headers, retry_at)
                     .or_else(|| explain_token(grant, status, body))
             },
         )
         .await?;
-        let tokens: Tokens =
-            wire::decode_secret(&self.upstream, Integration::AzureDevops, response).await?;
         if tokens.access_token.is_empty() {
             return Err(ApiError::new(
                 Code::UpstreamUnavailable,
@@ -414,14 +397,7 @@ fn explain_api(call: Call, status: StatusCode) -> Option<ApiError> {
 
 /// RFC 6749 §5.2 refusals at the token endpoint.
 fn explain_token(grant: Grant<'_>, status: StatusCode, body: &str) -> Option<ApiError> {
-    if !matches!(status.as_u16(), 400 | 401) {
-        return None;
-    }
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-    }
-    let error = serde_json::from_str::<OAuthError>(body).ok()?.error;
+    let error = oauth::refusal(status, body)?;
     let message = match (error.as_str(), grant) {
         ("invalid_grant" | "interaction_required" | "consent_required", Grant::Refresh(_)) => {
             format!(

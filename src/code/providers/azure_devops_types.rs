@@ -4,18 +4,6 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-/// A token endpoint answer. Deliberately not `Debug`: it holds secrets.
-#[derive(Deserialize)]
-pub struct Tokens {
-    pub access_token: String,
-    /// Microsoft rotates it on every refresh: the new one replaces the stored one at once.
-    #[serde(default)]
-    pub refresh_token: Option<String>,
-    /// Seconds the access token lives.
-    #[serde(default)]
-    pub expires_in: Option<i64>,
-}
-
 /// `_apis/connectionData`: who signed in, and the organization's id.
 #[derive(Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]

@@ -3,13 +3,14 @@
 //! the shared `UpstreamClient`; 429 answers become `RATE_LIMITED` with the time from
 //! `RateLimit-Reset` (or `Retry-After`) kept for `next_retry_at`. Token answers are never logged.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer};
 
 use super::github::{OrgInfo, Repo, next_link};
+use super::oauth;
 use super::wire::{self, ProviderResult};
 use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
@@ -20,21 +21,7 @@ pub const SCOPE: &str = "read_api";
 /// Pages followed at most per list (100 per page).
 const MAX_PAGES: usize = 100;
 
-/// A token endpoint answer. Deliberately not `Debug`: it holds secrets.
-#[derive(Deserialize)]
-pub struct Tokens {
-    pub access_token: String,
-    pub refresh_token: Option<String>,
-    /// Seconds the access token lives (GitLab: 7200).
-    pub expires_in: Option<i64>,
-}
-
-/// The grant being redeemed.
-#[derive(Clone, Copy)]
-pub enum Grant<'a> {
-    Code { code: &'a str, verifier: &'a str },
-    Refresh(&'a str),
-}
+pub use super::oauth::{Grant, Tokens};
 
 #[derive(Deserialize, Debug)]
 pub struct Group {
@@ -54,6 +41,44 @@ pub struct Project {
     #[serde(default)]
     pub archived: bool,
     pub last_activity_at: Option<DateTime<Utc>>,
+}
+
+/// One row of `GET /groups/:id/members/all` or `GET /projects/:id/members` (GitLab's
+/// `API::Entities::Member`: the user's basic fields merged with the membership's).
+#[derive(Deserialize, Debug, Clone)]
+pub struct Member {
+    pub id: i64,
+    pub username: String,
+    /// `active`, `blocked`, `deactivated`, …
+    #[serde(default)]
+    pub state: Option<String>,
+    /// 5 minimal access, 10 guest, 15 planner, 20 reporter, 30 developer, 40 maintainer,
+    /// 50 owner.
+    pub access_level: i32,
+    /// Present only when the caller may read members' 2FA (group owners and administrators,
+    /// GitLab 18.x); absent means "not shown", never "disabled".
+    #[serde(default)]
+    pub two_factor_enabled: Option<bool>,
+}
+
+/// The parts of `GET /users/:id` the audit reads. `last_activity_on` and `external` are in
+/// the answer only for instance administrators (`UserWithAdmin`): absent fields are `None`.
+#[derive(Deserialize, Debug, Clone, Default)]
+pub struct UserDetails {
+    /// `Some(None)`: shown and null (never active); `None`: not shown.
+    #[serde(default, deserialize_with = "shown")]
+    pub last_activity_on: Option<Option<NaiveDate>>,
+    #[serde(default)]
+    pub external: Option<bool>,
+    #[serde(default)]
+    pub bot: bool,
+}
+
+/// A field that is present (maybe null) as `Some`, an absent one as `None` (with `default`).
+fn shown<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 #[derive(Clone)]
@@ -87,51 +112,60 @@ impl Gitlab {
             .unwrap_or_default()
     }
 
-    /// Redeems a grant. A code is single use and sent once; a refresh is retried on 5xx (GitLab
-    /// revokes the old refresh token only once the new one is used).
+    fn client_secret(&self) -> &str {
+        self.upstream
+            .config()
+            .gitlab_client_secret
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// Redeems a grant at `{GITLAB_URL}/oauth/token` (GitLab wants `redirect_uri` with the
+    /// refresh grant too; it revokes the old refresh token only once the new one is used).
     pub async fn redeem(&self, redirect_uri: &str, grant: Grant<'_>) -> ProviderResult<Tokens> {
         self.require()?;
-        let c = self.upstream.config();
-        let secret = c.gitlab_client_secret.as_deref().unwrap_or_default();
-        let mut pairs = vec![
+        let pairs = [
             ("client_id", self.client_id()),
-            ("client_secret", secret),
+            ("client_secret", self.client_secret()),
             ("redirect_uri", redirect_uri),
         ];
-        let retry = match grant {
-            Grant::Code { code, verifier } => {
-                pairs.extend([
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("code_verifier", verifier),
-                ]);
-                Retry::Never
-            }
-            Grant::Refresh(token) => {
-                pairs.extend([("grant_type", "refresh_token"), ("refresh_token", token)]);
-                Retry::Safe
-            }
-        };
-        let body = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(pairs)
-            .finish();
         let url = format!("{}/oauth/token", self.base());
-        let response = wire::send(
+        oauth::redeem(
             &self.upstream,
             Integration::Gitlab,
-            retry,
-            |http| {
-                http.post(&url)
-                    .header("Content-Type", "application/x-www-form-urlencoded")
-                    .body(body.clone())
-            },
+            &url,
+            &pairs,
+            grant,
             |status, headers, body, retry_at| {
                 rate_limited(status, headers, retry_at)
                     .or_else(|| explain_token(grant, status, body))
             },
         )
+        .await
+    }
+
+    /// RFC 7009 revocation at `{GITLAB_URL}/oauth/revoke` (form: `client_id`, `client_secret`,
+    /// `token`, `token_type_hint`). GitLab answers 200 for a token it does not know too.
+    /// Idempotent, so retried on 5xx.
+    pub async fn revoke(&self, token: &str, hint: &str) -> ProviderResult<()> {
+        self.require()?;
+        let pairs = [
+            ("client_id", self.client_id()),
+            ("client_secret", self.client_secret()),
+            ("token", token),
+            ("token_type_hint", hint),
+        ];
+        let url = format!("{}/oauth/revoke", self.base());
+        oauth::post_form(
+            &self.upstream,
+            Integration::Gitlab,
+            Retry::Safe,
+            &url,
+            &pairs,
+            |status, headers, _, retry_at| rate_limited(status, headers, retry_at),
+        )
         .await?;
-        wire::decode_secret(&self.upstream, Integration::Gitlab, response).await
+        Ok(())
     }
 
     /// `GET /groups/:path`.
@@ -144,22 +178,11 @@ impl Gitlab {
     /// Every project of the group and its subgroups, each with its languages
     /// (`/projects/:id/languages`) as the repository's languages.
     pub async fn repositories(&self, token: &str, group: i64) -> ProviderResult<Vec<Repo>> {
-        let mut url = Some(format!(
+        let first = format!(
             "{}/groups/{group}/projects?include_subgroups=true&per_page=100&order_by=id&sort=asc",
             self.api()
-        ));
-        let mut projects: Vec<Project> = Vec::new();
-        let mut pages = 0;
-        while let Some(current) = url.take() {
-            let (page, headers): (Vec<Project>, _) = self.json(&current, token).await?;
-            projects.extend(page);
-            pages += 1;
-            url = next_page(&headers, &current).filter(|n| n.starts_with(self.base()));
-            if pages >= MAX_PAGES {
-                tracing::warn!(url = current, "stopped following pages at the page limit");
-                break;
-            }
-        }
+        );
+        let projects: Vec<Project> = self.pages(first, token, explain_api).await?;
         let mut repos = Vec::with_capacity(projects.len());
         for p in projects {
             let url = format!("{}/projects/{}/languages", self.api(), p.id);
@@ -188,6 +211,60 @@ impl Gitlab {
         Ok(repos)
     }
 
+    /// Every member of the group with access through it, inherited from its ancestors included
+    /// (`/groups/:path/members/all`: one row per user, the highest level). `None` when the
+    /// connecting user may not read the list (403) or cannot see the group (404).
+    pub async fn group_members(
+        &self,
+        token: &str,
+        path: &str,
+    ) -> ProviderResult<Option<Vec<Member>>> {
+        let id: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        let first = format!("{}/groups/{id}/members/all?per_page=100", self.api());
+        optional(self.pages(first, token, explain_audit).await)
+    }
+
+    /// The project's direct members (`/projects/:id/members`: granted on the project itself,
+    /// not inherited, not through a shared group). `None` on 403/404.
+    pub async fn project_members(
+        &self,
+        token: &str,
+        project: &str,
+    ) -> ProviderResult<Option<Vec<Member>>> {
+        let first = format!("{}/projects/{project}/members?per_page=100", self.api());
+        optional(self.pages(first, token, explain_audit).await)
+    }
+
+    /// `GET /users/:id`; `None` on 403/404.
+    pub async fn user(&self, token: &str, id: i64) -> ProviderResult<Option<UserDetails>> {
+        let url = format!("{}/users/{id}", self.api());
+        optional(self.get(&url, token, explain_audit).await.map(|(v, _)| v))
+    }
+
+    /// Every page of a list, following `Link: rel="next"` / `X-Next-Page` only to the
+    /// configured host, at most `MAX_PAGES`.
+    async fn pages<T: DeserializeOwned>(
+        &self,
+        first: String,
+        token: &str,
+        explain: fn(StatusCode) -> Option<ApiError>,
+    ) -> ProviderResult<Vec<T>> {
+        let mut url = Some(first);
+        let mut all = Vec::new();
+        let mut pages = 0;
+        while let Some(current) = url.take() {
+            let (page, headers): (Vec<T>, _) = self.get(&current, token, explain).await?;
+            all.extend(page);
+            pages += 1;
+            url = next_page(&headers, &current).filter(|n| n.starts_with(self.base()));
+            if pages >= MAX_PAGES {
+                tracing::warn!(url = current, "stopped following pages at the page limit");
+                break;
+            }
+        }
+        Ok(all)
+    }
+
     /// The group as discovery records it on the organization.
     pub fn org_info(group: &Group) -> OrgInfo {
         OrgInfo {
@@ -202,13 +279,22 @@ impl Gitlab {
         url: &str,
         bearer: &str,
     ) -> ProviderResult<(T, HeaderMap)> {
+        self.get(url, bearer, explain_api).await
+    }
+
+    async fn get<T: DeserializeOwned>(
+        &self,
+        url: &str,
+        bearer: &str,
+        explain: fn(StatusCode) -> Option<ApiError>,
+    ) -> ProviderResult<(T, HeaderMap)> {
         let response = wire::send(
             &self.upstream,
             Integration::Gitlab,
             Retry::Safe,
             |http| http.get(url).bearer_auth(bearer),
             |status, headers, _, retry_at| {
-                rate_limited(status, headers, retry_at).or_else(|| explain_api(status))
+                rate_limited(status, headers, retry_at).or_else(|| explain(status))
             },
         )
         .await?;
@@ -275,16 +361,31 @@ fn explain_api(status: StatusCode) -> Option<ApiError> {
     }
 }
 
+/// The audit's lists: a list the connecting user may not read (403) or a thing it cannot see
+/// (404) is not a failure of the run, only a rule that cannot be judged (`optional`); 401 is
+/// the stored authorization and fails the run as everywhere else.
+fn explain_audit(status: StatusCode) -> Option<ApiError> {
+    match status.as_u16() {
+        403 | 404 => Some(ApiError::new(Code::UpstreamRejected, NOT_READABLE)),
+        _ => explain_api(status),
+    }
+}
+
+const NOT_READABLE: &str = "GitLab does not let the connecting user read this list";
+
+fn optional<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.error.code() == Code::UpstreamRejected && e.error.message() == NOT_READABLE => {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// RFC 6749 §5.2 refusals at the token endpoint.
 fn explain_token(grant: Grant<'_>, status: StatusCode, body: &str) -> Option<ApiError> {
-    if !matches!(status.as_u16(), 400 | 401) {
-        return None;
-    }
-    #[derive(Deserialize)]
-    struct OAuthError {
-        error: String,
-    }
-    let error = serde_json::from_str::<OAuthError>(body).ok()?.error;
+    let error = oauth::refusal(status, body)?;
     let message = match (error.as_str(), grant) {
         ("invalid_grant", Grant::Refresh(_)) => format!(
             "GitLab refused the stored authorization ({error}): it was revoked or has expired; \

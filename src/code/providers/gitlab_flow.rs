@@ -14,7 +14,7 @@ use super::connect_state::{ConnectState, Flow};
 use super::credentials::Credentials;
 use super::gitlab::{self, Gitlab, Grant};
 use super::wire::ProviderResult;
-use super::{ProviderService, RunOutcome, admin_of_code, discovery};
+use super::{ProviderService, RunOutcome, admin_of_code, audit, discovery, gitlab_audit};
 use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::graphql::relay::global_id;
@@ -159,6 +159,10 @@ impl ProviderService {
         txn.commit().await?;
         self.bus_wake.notify_one();
         tracing::info!(org = %org.id, tenant = %org.tenant_id, user = %state.user, "GitLab group connected");
+        // The connection stands even when the audit fails: the organization shows the error.
+        if let Err(error) = self.gitlab_audit(&org, &tokens.access_token).await {
+            self.record_failure(&org, &error).await?;
+        }
         Ok(format!(
             "{}/?organization=connected&id={}",
             self.public_url.trim_end_matches('/'),
@@ -182,15 +186,35 @@ impl ProviderService {
         let (current, found) = self
             .store_discovery(org, Some(Gitlab::org_info(&group)), &repos)
             .await?;
+        let audit = self.gitlab_audit(&current, &token).await?;
         Ok((
             current,
             RunOutcome {
                 repositories: repos.len(),
                 new: found.new,
                 missing: found.missing,
-                audit: Default::default(),
+                audit,
             },
         ))
+    }
+
+    /// Members against the projects listed at the last discovery; what GitLab would not show
+    /// leaves those findings as they are.
+    async fn gitlab_audit(
+        &self,
+        org: &organizations::Model,
+        token: &str,
+    ) -> ProviderResult<audit::Tally> {
+        let repos = discovery::auditable(&self.db, org).await?;
+        let seen = gitlab_audit::fetch(&self.gitlab, token, &repos).await?;
+        let (issues, unjudged) = gitlab_audit::collect(&seen, &repos, Utc::now());
+        if !unjudged.rules.is_empty() {
+            tracing::info!(org = %org.id, rules = unjudged.rules.len(), "GitLab audit: some rules not judged (not shown to the connecting user)");
+        }
+        Ok(
+            audit::apply_judged(&self.db, gitlab_audit::TOOL, org, &repos, issues, &unjudged)
+                .await?,
+        )
     }
 
     /// The stored access token while it has more than the margin left, else a refresh whose

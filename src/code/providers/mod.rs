@@ -1,6 +1,7 @@
 //! Connect Organization: source-control providers, discovery of their repositories, and the
-//! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery) and
-//! Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are implemented, each as a wire client
+//! access audit. GitHub (the GitHub App: discovery and audit), GitLab (OAuth: discovery and
+//! audit) and Azure DevOps (Microsoft OAuth: discovery, guests' orphaned access) are
+//! implemented, each as a wire client
 //! (`github.rs`, `gitlab.rs`, `azure_devops.rs`, sharing `wire.rs`: the error with the
 //! provider's retry time, sends, decoding) and, for the OAuth providers, a flow (`*_flow.rs`:
 //! sealed state, connect, callback, token refresh). Flows, mappings and failure
@@ -16,8 +17,10 @@ pub mod credentials;
 pub mod discovery;
 pub mod github;
 pub mod gitlab;
+pub mod gitlab_audit;
 pub mod gitlab_flow;
 pub mod graphql;
+pub mod oauth;
 pub mod task;
 pub mod wire;
 
@@ -216,6 +219,7 @@ impl ProviderService {
         if org.status == OrgStatus::Disconnected {
             return Ok(org);
         }
+        let sealed = org.credentials_encrypted.clone();
         let row = organizations::ActiveModel {
             id: Set(org.id),
             status: Set(OrgStatus::Disconnected),
@@ -234,7 +238,37 @@ impl ProviderService {
         bus::enqueue(&txn, org.tenant_id, &event).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
+        // Off the request path: a GitLab that hangs must not hold the disconnect.
+        if let Some(sealed) = sealed
+            && org.provider == Provider::Gitlab
+        {
+            let service = self.clone();
+            let id = org.id;
+            tokio::spawn(async move { service.revoke_gitlab(id, &sealed).await });
+        }
         Ok(org)
+    }
+
+    /// Ends a disconnected GitLab group's OAuth grant at GitLab. Best effort: the tokens are
+    /// already forgotten here, so a failure is logged (and recorded on the Integrations page by
+    /// the client), never returned. GitLab keeps an access token and its refresh token as one
+    /// grant (revoking either ends both); both are sent so a grant whose access token was
+    /// already dropped ends too. (GitHub installation tokens expire within the hour; Microsoft
+    /// has no revocation endpoint for one grant.)
+    async fn revoke_gitlab(&self, id: Uuid, sealed: &str) {
+        let Ok(creds) = Credentials::open(&self.secrets, sealed) else {
+            return;
+        };
+        let tokens = [
+            (creds.token.as_deref(), "access_token"),
+            (creds.refresh_token.as_deref(), "refresh_token"),
+        ];
+        for (token, hint) in tokens {
+            let Some(token) = token else { continue };
+            if let Err(e) = self.gitlab.revoke(token, hint).await {
+                tracing::warn!(org = %id, hint, code = e.error.code().as_str(), message = e.error.message(), "GitLab token revocation failed; the token is forgotten locally");
+            }
+        }
     }
 
     /// `rediscoverOrganization`: discovery and audit now. A provider failure is recorded on the
