@@ -371,6 +371,26 @@ both!(
             (again["status"].as_str(), again["resolvedAt"].is_null()),
             (Some("OPEN"), true)
         );
+
+        // A list the app may no longer read judges nothing: mallory's 2FA findings, reopened,
+        // stay open while the 2FA list answers 403, and the run still succeeds.
+        {
+            let mut s = fake.lock().unwrap();
+            s.no_2fa = vec!["mallory".into()];
+        }
+        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        fake.lock().unwrap().no_2fa_forbidden = true;
+        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        assert_eq!(
+            body["data"]["rediscoverOrganization"]["organization"]["status"], "CONNECTED",
+            "{body}"
+        );
+        let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
+        let open_2fa = findings(&body)
+            .into_iter()
+            .filter(|f| f["accessIssue"] == "MISSING_2FA" && f["status"] == "OPEN")
+            .count();
+        assert_eq!(open_2fa, 2, "{body}");
     }
 );
 

@@ -80,20 +80,29 @@ fn logins(users: Option<Vec<super::github::User>>) -> HashSet<String> {
         .collect()
 }
 
-/// Asks GitHub and returns every problem found (nothing is written here).
+/// Asks GitHub and returns every problem found, and the rules it could not judge: a list the
+/// app may not read, or an unknown base permission (nothing is written here).
 pub async fn collect(
     github: &Github,
     token: &str,
     org: &organizations::Model,
     repos: &[repositories::Model],
-) -> ProviderResult<Vec<Issue>> {
-    let no_2fa = logins(optional(
-        github.members_without_2fa(token, &org.login).await,
-    )?);
-    let outside = logins(optional(
-        github.outside_collaborators(token, &org.login).await,
-    )?);
+) -> ProviderResult<(Vec<Issue>, Unjudged)> {
+    let no_2fa = optional(github.members_without_2fa(token, &org.login).await)?;
+    let outside = optional(github.outside_collaborators(token, &org.login).await)?;
     let base = org.base_permission.as_deref();
+    let mut unjudged = Unjudged::default();
+    for repo in repos {
+        let unknown = [
+            (no_2fa.is_none(), AccessIssue::Missing2fa),
+            (outside.is_none(), AccessIssue::OrphanedAccess),
+            (base.is_none(), AccessIssue::PermissionDrift),
+        ];
+        for (_, rule) in unknown.into_iter().filter(|(unknown, _)| *unknown) {
+            unjudged.rules.insert((repo.id, rule));
+        }
+    }
+    let (no_2fa, outside) = (logins(no_2fa), logins(outside));
     let cutoff = Utc::now() - TimeDelta::days(INACTIVE_DAYS);
     let mut issues = Vec::new();
     for repo in repos {
@@ -178,7 +187,7 @@ pub async fn collect(
             }
         }
     }
-    Ok(issues)
+    Ok((issues, unjudged))
 }
 
 fn drift(repo: &repositories::Model, subject: String, who: &str, role: &str, base: &str) -> Issue {

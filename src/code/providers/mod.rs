@@ -442,8 +442,8 @@ impl ProviderService {
         token: &str,
     ) -> Result<audit::Tally, ProviderError> {
         let repos = discovery::auditable(&self.db, org).await?;
-        let desired = audit::collect(&self.github, token, org, &repos).await?;
-        Ok(audit::apply(&self.db, audit::TOOL, org, &repos, desired).await?)
+        let (desired, unjudged) = audit::collect(&self.github, token, org, &repos).await?;
+        Ok(audit::apply_judged(&self.db, audit::TOOL, org, &repos, desired, &unjudged).await?)
     }
 
     /// The organization goes to `error` with the reason and the retry time (GitHub's reset time

@@ -35,6 +35,8 @@ pub struct State {
     pub fail_page_2: Option<ResponseTemplate>,
     pub base_permission: String,
     pub no_2fa: Vec<String>,
+    /// The 2FA filter answers 403: the app may not read members (no "Members" permission).
+    pub no_2fa_forbidden: bool,
     pub outside: Vec<String>,
     /// Repository name → (login, role_name) of direct collaborators.
     pub direct: HashMap<String, Vec<(String, String)>>,
@@ -96,6 +98,7 @@ pub async fn start() -> (MockServer, Shared) {
         fail_page_2: None,
         base_permission: "read".into(),
         no_2fa: vec![],
+        no_2fa_forbidden: false,
         outside: vec![],
         direct: HashMap::new(),
         all: HashMap::new(),
@@ -264,6 +267,13 @@ impl Respond for Fake {
         if path == format!("/orgs/{ORG}/members") {
             if query.get("filter").map(String::as_str) != Some("2fa_disabled") {
                 return not_found();
+            }
+            if s.no_2fa_forbidden {
+                return ResponseTemplate::new(403).set_body_json(json!({
+                    "message": "Resource not accessible by integration",
+                    "documentation_url": "https://docs.github.com/rest/orgs/members#list-organization-members",
+                    "status": "403",
+                }));
             }
             return list(s.no_2fa.iter().map(|l| user(l, None)).collect());
         }
