@@ -31,7 +31,7 @@ if [[ ! -f playground/node_modules/.package-lock.json \
 fi
 
 cargo build --quiet
-bin="$root/target/debug/stack-gateway"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/stack-gateway"
 
 port="$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")"
 data_dir="$(mktemp -d)"
