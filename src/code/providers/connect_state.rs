@@ -92,11 +92,7 @@ impl Flow {
             state.ok_or_else(|| ApiError::bad_input("the state parameter is required"))?,
         )?;
         if let Some(error) = error {
-            let error = if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                error
-            } else {
-                "error"
-            };
+            let error = plain_error_code(error);
             return Err(ApiError::bad_input(format!(
                 "the {} sign-in was not completed ({error}): start again with {}",
                 self.sign_in, self.mutation
@@ -114,6 +110,17 @@ impl Flow {
             "Microsoft" => "Azure DevOps",
             other => other,
         }
+    }
+}
+
+/// An OAuth `error=` from a callback's query, fit to echo: a plain error code (lower-case
+/// letters and `_`, as RFC 6749 defines them) as it is, anything else (free text from the
+/// query) as `error`.
+pub fn plain_error_code(error: &str) -> &str {
+    if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        error
+    } else {
+        "error"
     }
 }
 

@@ -115,11 +115,7 @@ impl CredentialService {
         )?;
         if let Some(error) = error {
             // Only a plain OAuth error code is echoed, never free text from the query.
-            let error = if error.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-                error
-            } else {
-                "error"
-            };
+            let error = crate::code::providers::connect_state::plain_error_code(error);
             return Err(ApiError::bad_input(format!(
                 "the Azure sign-in was not completed ({error}): start again with \
                  connectProjectStorage"
