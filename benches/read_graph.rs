@@ -17,7 +17,8 @@
 //! Settings (environment): `BENCH_POSTGRES_URL` (admin URL, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`), `BENCH_DATABASE` (default `gw_bench`, dropped
 //! and recreated), `BENCH_SECONDS` (measured seconds per cell, default 8),
-//! `BENCH_WARMUP_SECONDS` (default 1), `BENCH_CONNECTIONS` (default `1,4,32`), `BENCH_QUERIES`
+//! `BENCH_WARMUP_SECONDS` (default 1), `BENCH_ROUNDS` (slices per cell, the gateway and raw
+//! sides alternating; default 4), `BENCH_CONNECTIONS` (default `1,4,32`), `BENCH_QUERIES`
 //! (default `q1,q2`), `BENCH_RAW_PING=1` (the raw pool pings on each checkout, as sea-orm's does),
 //! `BENCH_KEEP_DB=1` (keep the database afterwards).
 
@@ -57,6 +58,8 @@ const RATIO_TARGET: f64 = 0.35;
 const MEMORY_TARGET_MIB: f64 = 64.0;
 /// Linux `USER_HZ`: the unit of the CPU times in `/proc`.
 const TICKS_PER_SECOND: f64 = 100.0;
+/// Warm-up before each later slice of a cell: new connections only, the caches are warm.
+const ROUND_WARMUP: f64 = 0.3;
 
 const Q1: &str = "query Q1($after: String) { repositories(first: 50, after: $after) { edges { node { id name findings(first: 5) { edges { node { id title severity } } } } } } }";
 const Q2: &str =
@@ -70,6 +73,8 @@ struct Settings {
     database: String,
     seconds: f64,
     warmup: f64,
+    /// Slices each side's measured seconds are cut into, the sides alternating.
+    rounds: usize,
     connections: Vec<usize>,
     queries: Vec<Q>,
     raw_ping: bool,
@@ -127,6 +132,15 @@ impl Settings {
             database,
             seconds: number("BENCH_SECONDS", 8.0)?,
             warmup: number("BENCH_WARMUP_SECONDS", 1.0)?,
+            rounds: match var("BENCH_ROUNDS") {
+                None => 4,
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=20).contains(n))
+                    .ok_or_else(|| anyhow!("BENCH_ROUNDS: {v:?} is not 1 to 20"))?,
+            },
             connections,
             queries,
             raw_ping: var("BENCH_RAW_PING").is_some_and(|v| v != "0"),
@@ -1032,8 +1046,8 @@ enum Side {
 struct Measured {
     requests: u64,
     seconds: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+    /// Every request's latency, sorted.
+    latencies_us: Vec<u32>,
     errors: u64,
     first_error: Option<String>,
     statements: Option<u64>,
@@ -1043,6 +1057,36 @@ struct Measured {
 impl Measured {
     fn rate(&self) -> f64 {
         self.requests as f64 / self.seconds
+    }
+    fn p50_ms(&self) -> f64 {
+        percentile(&self.latencies_us, 0.50)
+    }
+    fn p99_ms(&self) -> f64 {
+        percentile(&self.latencies_us, 0.99)
+    }
+    /// Two slices of one side's measurement as one: counts added, CPU weighted by time.
+    fn merge(self, other: Measured) -> Measured {
+        let seconds = self.seconds + other.seconds;
+        let weigh = |a: f64, b: f64| (a * self.seconds + b * other.seconds) / seconds;
+        let (a, b) = (self.cpu, other.cpu);
+        let mut latencies_us = self.latencies_us;
+        latencies_us.extend(other.latencies_us);
+        latencies_us.sort_unstable();
+        Measured {
+            requests: self.requests + other.requests,
+            seconds,
+            latencies_us,
+            errors: self.errors + other.errors,
+            first_error: self.first_error.or(other.first_error),
+            statements: self.statements.zip(other.statements).map(|(x, y)| x + y),
+            cpu: CpuSplit {
+                server: weigh(a.server, b.server),
+                postgres: weigh(a.postgres, b.postgres),
+                client: weigh(a.client, b.client),
+                other: weigh(a.other, b.other),
+                idle: weigh(a.idle, b.idle),
+            },
+        }
     }
     fn per_request(&self) -> Option<f64> {
         self.statements
@@ -1101,6 +1145,13 @@ async fn phase(
     Ok((outs, started.elapsed().as_secs_f64()))
 }
 
+/// The warm-up and measured seconds of one slice of a cell.
+#[derive(Clone, Copy)]
+struct Slice {
+    warmup: f64,
+    seconds: f64,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn cell(
     shared: &Arc<Shared>,
@@ -1111,6 +1162,7 @@ async fn cell(
     q: Q,
     connections: usize,
     seed: u64,
+    slice: Slice,
 ) -> anyhow::Result<Measured> {
     // One HTTP client per connection, each keeping its one connection alive; one pool of the
     // same size for the raw side.
@@ -1147,7 +1199,7 @@ async fn cell(
         connections,
         &clients,
         pool.as_ref(),
-        settings.warmup,
+        slice.warmup,
         seed,
     )
     .await?;
@@ -1173,7 +1225,7 @@ async fn cell(
         connections,
         &clients,
         pool.as_ref(),
-        settings.seconds,
+        slice.seconds,
         seed + 1,
     )
     .await?;
@@ -1190,8 +1242,7 @@ async fn cell(
     Ok(Measured {
         requests: latencies.len() as u64,
         seconds,
-        p50_ms: percentile(&latencies, 0.50),
-        p99_ms: percentile(&latencies, 0.99),
+        latencies_us: latencies,
         errors: outs.iter().map(|o| o.errors).sum(),
         first_error: outs.iter().find_map(|o| o.first_error.clone()),
         statements: match side {
@@ -1440,34 +1491,56 @@ async fn run() -> anyhow::Result<()> {
     let mut seed_no = 1u64;
     for &connections in &settings.connections {
         for &q in &settings.queries {
-            let gateway = cell(
-                &shared,
-                &server,
-                &control,
-                &settings,
-                Side::Gateway,
-                q,
-                connections,
-                seed_no,
-            )
-            .await?;
-            server.alive()?;
-            let found = server_sql_matches(&settings.bench_url(), &shared.raw).await?;
-            for (seen, (_, ok)) in sql_seen.iter_mut().zip(found) {
-                *seen |= ok;
+            // The two sides alternate in short slices, so a change in the machine's speed
+            // during the cell (other tenants of this VM) reaches both alike.
+            let mut sides: Option<(Measured, Measured)> = None;
+            for round in 0..settings.rounds {
+                let slice = Slice {
+                    warmup: if round == 0 {
+                        settings.warmup
+                    } else {
+                        ROUND_WARMUP.min(settings.warmup)
+                    },
+                    seconds: settings.seconds / settings.rounds as f64,
+                };
+                let gateway = cell(
+                    &shared,
+                    &server,
+                    &control,
+                    &settings,
+                    Side::Gateway,
+                    q,
+                    connections,
+                    seed_no,
+                    slice,
+                )
+                .await?;
+                server.alive()?;
+                if round == 0 {
+                    let found = server_sql_matches(&settings.bench_url(), &shared.raw).await?;
+                    for (seen, (_, ok)) in sql_seen.iter_mut().zip(found) {
+                        *seen |= ok;
+                    }
+                }
+                let raw = cell(
+                    &shared,
+                    &server,
+                    &control,
+                    &settings,
+                    Side::Raw,
+                    q,
+                    connections,
+                    seed_no,
+                    slice,
+                )
+                .await?;
+                seed_no += 2;
+                sides = Some(match sides {
+                    None => (gateway, raw),
+                    Some((g, r)) => (g.merge(gateway), r.merge(raw)),
+                });
             }
-            let raw = cell(
-                &shared,
-                &server,
-                &control,
-                &settings,
-                Side::Raw,
-                q,
-                connections,
-                seed_no,
-            )
-            .await?;
-            seed_no += 2;
+            let (gateway, raw) = sides.expect("at least one round");
             eprintln!(
                 "  {} at {connections}: gateway {:.0} req/s, raw {:.0} sets/s",
                 q.short(),
@@ -1512,12 +1585,12 @@ async fn run() -> anyhow::Result<()> {
             row.q.label(),
             row.connections,
             row.gateway.rate(),
-            row.gateway.p50_ms,
-            row.gateway.p99_ms,
+            row.gateway.p50_ms(),
+            row.gateway.p99_ms(),
             row.gateway.per_request().unwrap_or(f64::NAN),
             row.raw.rate(),
-            row.raw.p50_ms,
-            row.raw.p99_ms,
+            row.raw.p50_ms(),
+            row.raw.p99_ms(),
             100.0 * row.gateway.rate() / row.raw.rate()
         )?;
     }
