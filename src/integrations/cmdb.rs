@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use entities::enums::Product;
 use entities::{clients, cmdb_assets, cmdb_sync_runs, repositories, tenants};
 use jobs::QueueTask;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -27,8 +27,11 @@ use super::status::Integration;
 use crate::auth::principal::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 
-/// A run still unfinished after this long is taken as dead: `syncCmdbNow` starts a new one.
+/// A run still unfinished after this long (minutes) is taken as dead: it is closed as failed
+/// (`close_abandoned`) and `syncCmdbNow` starts a new one.
 const STALE_RUN: i64 = 60;
+/// The error an abandoned run is closed with.
+const ABANDONED: &str = "the run did not finish within 60 minutes: its task stopped before it could record the end (see the server log); the next run syncs what it missed";
 /// Consecutive "CMDB unavailable" failures after which a run stops (the CMDB is down; the next
 /// run picks the rest up).
 const MAX_CONSECUTIVE_UNAVAILABLE: u32 = 5;
@@ -73,6 +76,7 @@ impl CmdbService {
         }
         self.upstream.require(Integration::Cmdb)?;
         let tenant = user.tenant_id;
+        self.close_abandoned(Some(tenant)).await?;
         let running = cmdb_sync_runs::Entity::find()
             .filter(cmdb_sync_runs::Column::TenantId.eq(tenant))
             .filter(cmdb_sync_runs::Column::FinishedAt.is_null())
@@ -107,6 +111,10 @@ impl CmdbService {
         if self.upstream.require(Integration::Cmdb).is_err() {
             tracing::debug!("CMDB is not configured: no sync");
             return Ok(0);
+        }
+        let closed = self.close_abandoned(None).await?;
+        if closed > 0 {
+            tracing::warn!(closed, "CMDB runs abandoned by their task closed as failed");
         }
         let tenants: Vec<Uuid> = repositories::Entity::find()
             .select_only()
@@ -265,6 +273,24 @@ impl CmdbService {
         .exec_without_returning(&self.db)
         .await?;
         Ok(())
+    }
+
+    /// Closes as failed the unfinished runs (of `tenant`, or of every tenant) started more than
+    /// `STALE_RUN` minutes ago. A run whose task gave up (every attempt failed before it could
+    /// write the end, e.g. the database was unreachable) would otherwise show RUNNING for ever. A
+    /// run that was only slow and still finishes overwrites this with its own end.
+    async fn close_abandoned(&self, tenant: Option<Uuid>) -> ApiResult<u64> {
+        let now = Utc::now();
+        let mut update = cmdb_sync_runs::Entity::update_many()
+            .col_expr(cmdb_sync_runs::Column::FinishedAt, Expr::value(now))
+            .col_expr(cmdb_sync_runs::Column::Error, Expr::value(ABANDONED))
+            .col_expr(cmdb_sync_runs::Column::UpdatedAt, Expr::value(now))
+            .filter(cmdb_sync_runs::Column::FinishedAt.is_null())
+            .filter(cmdb_sync_runs::Column::StartedAt.lt(now - Duration::minutes(STALE_RUN)));
+        if let Some(tenant) = tenant {
+            update = update.filter(cmdb_sync_runs::Column::TenantId.eq(tenant));
+        }
+        Ok(update.exec(&self.db).await?.rows_affected)
     }
 
     /// The run `id`, created (unfinished, counters at zero) if it does not exist yet.

@@ -1,6 +1,7 @@
 //! CMDB asset sync end to end, with the CMDB faked by wiremock: `syncCmdbNow` and the timer, the
 //! asset body field by field, unchanged profiles skipped, one failing asset not stopping the run,
-//! rejected credentials stopping it (and the status page showing it), who may start a run.
+//! rejected credentials stopping it (and the status page showing it), who may start a run, runs
+//! abandoned by their task closed as failed.
 
 use std::time::{Duration, Instant};
 
@@ -431,5 +432,103 @@ both!(
             .await;
         assert_eq!(body["data"]["cmdbSyncRuns"]["totalCount"], 1);
         assert_eq!(body["data"]["cmdbSyncRuns"]["nodes"][0]["synced"], 2);
+    }
+);
+
+/// An unfinished run of `tenant` started `minutes` ago, as a task that died would leave it.
+async fn unfinished_run(app: &TestApp, tenant: Uuid, minutes: i64) -> Uuid {
+    let started = Utc::now() - chrono::Duration::minutes(minutes);
+    let id = Uuid::now_v7();
+    cmdb_sync_runs::Entity::insert(cmdb_sync_runs::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant),
+        trigger: Set("timer".into()),
+        started_at: Set(started),
+        finished_at: Set(None),
+        synced: Set(4),
+        failed: Set(0),
+        skipped: Set(0),
+        error: Set(None),
+        created_at: Set(started),
+        updated_at: Set(started),
+    })
+    .exec_without_returning(&app.state.db)
+    .await
+    .unwrap();
+    id
+}
+
+async fn run_row(app: &TestApp, id: Uuid) -> cmdb_sync_runs::Model {
+    cmdb_sync_runs::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+both!(
+    cmdb_runs_abandoned_by_their_task_are_closed_as_failed,
+    |backend| async move {
+        let s = setup(backend).await;
+        Mock::given(method("PUT"))
+            .respond_with(ok())
+            .mount(&s.cmdb)
+            .await;
+        let tenant_b = s.app.tenant("tenant-b").await;
+        let stale_a = unfinished_run(&s.app, s.tenant, 120).await;
+        let stale_b = unfinished_run(&s.app, tenant_b, 120).await;
+        let recent_b = unfinished_run(&s.app, tenant_b, 10).await;
+
+        // Tenant A's admin starts a run: A's dead run is closed, and a new one starts.
+        let run = sync_now(&s.app, &s.admin).await;
+        assert_ne!(run["id"], json!(null));
+        let finished = finished(&s.app, &s.admin, &run["id"]).await;
+        assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
+        let (_, body) = s.app.gql(&s.admin, RUNS, json!({})).await;
+        let runs = body["data"]["cmdbSyncRuns"]["nodes"].as_array().unwrap();
+        assert_eq!(runs.len(), 2, "{body}");
+        let dead = runs.iter().find(|r| r["id"] != run["id"]).unwrap();
+        assert_eq!(dead["status"], "FAILED", "{dead}");
+        assert!(!dead["finishedAt"].is_null(), "{dead}");
+        assert_eq!(dead["synced"], 4, "its counters are kept: {dead}");
+        assert!(
+            dead["error"]
+                .as_str()
+                .unwrap()
+                .contains("did not finish within 60 minutes"),
+            "{dead}"
+        );
+        assert!(run_row(&s.app, stale_a).await.finished_at.is_some());
+        // Nothing of tenant B was touched by tenant A's click.
+        assert!(run_row(&s.app, stale_b).await.finished_at.is_none());
+        assert!(run_row(&s.app, recent_b).await.finished_at.is_none());
+
+        // The timer closes every tenant's dead runs, and only dead ones.
+        let tick = Utc::now();
+        let key = jobs::tick_key("code-cmdb-sync-timer", tick);
+        s.app
+            .state
+            .queue
+            .push(CmdbSyncTick { tick }, Some(&key))
+            .await
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let closed = loop {
+            let row = run_row(&s.app, stale_b).await;
+            if row.finished_at.is_some() {
+                break row;
+            }
+            assert!(Instant::now() < deadline, "tenant B's dead run stayed open");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert!(
+            closed
+                .error
+                .unwrap()
+                .contains("did not finish within 60 minutes")
+        );
+        let recent = run_row(&s.app, recent_b).await;
+        assert!(recent.finished_at.is_none(), "{recent:?}");
+        assert!(recent.error.is_none());
     }
 );
