@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use entities::{clients, cmdb_assets, cmdb_sync_runs, repositories};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, PrimaryKeyTrait, QueryFilter,
+};
 use serde_json::{Value, json};
 use stack_gateway::integrations::cmdb::CmdbSyncTick;
 use uuid::Uuid;
@@ -129,12 +131,13 @@ async fn puts(cmdb: &MockServer) -> Vec<Request> {
         .collect()
 }
 
-async fn repo(app: &TestApp, id: Uuid) -> repositories::Model {
-    repositories::Entity::find_by_id(id)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
+/// Row `id` of entity `E`, which must exist.
+async fn row<E>(app: &TestApp, id: Uuid) -> E::Model
+where
+    E: EntityTrait,
+    <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    E::find_by_id(id).one(&app.state.db).await.unwrap().unwrap()
 }
 
 both!(
@@ -168,7 +171,7 @@ both!(
             assert_eq!(request.headers["content-type"], "application/json");
             serde_json::from_slice(&request.body).unwrap()
         };
-        let row = repo(&s.app, s.repos[0]).await;
+        let row = row::<repositories::Entity>(&s.app, s.repos[0]).await;
         let body = body_of(row.id);
         assert_eq!(body["external_id"], format!("code-{}", row.id));
         assert_eq!(body["asset_type"], "software_application");
@@ -387,15 +390,9 @@ both!(
         s.app.seed_code(tenant_b, "b", 1, 2, 0).await;
         s.app.tenant("tenant-c").await; // no repositories: no run
         let tick = Utc::now();
-        let key = jobs::tick_key("code-cmdb-sync-timer", tick);
-        for _ in 0..2 {
-            s.app
-                .state
-                .queue
-                .push(CmdbSyncTick { tick }, Some(&key))
-                .await
-                .unwrap();
-        }
+        // Twice, as two replicas would: one run per tenant all the same.
+        push_tick(&s.app, tick).await;
+        push_tick(&s.app, tick).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         let runs = loop {
             let runs = cmdb_sync_runs::Entity::find()
@@ -435,6 +432,16 @@ both!(
     }
 );
 
+/// Fires `code-cmdb-sync-timer` for `tick` the way the cron does (the tick's idempotency key).
+async fn push_tick(app: &TestApp, tick: DateTime<Utc>) {
+    let key = jobs::tick_key("code-cmdb-sync-timer", tick);
+    app.state
+        .queue
+        .push(CmdbSyncTick { tick }, Some(&key))
+        .await
+        .unwrap();
+}
+
 /// An unfinished run of `tenant` started `minutes` ago, as a task that died would leave it.
 async fn unfinished_run(app: &TestApp, tenant: Uuid, minutes: i64) -> Uuid {
     let started = Utc::now() - chrono::Duration::minutes(minutes);
@@ -456,14 +463,6 @@ async fn unfinished_run(app: &TestApp, tenant: Uuid, minutes: i64) -> Uuid {
     .await
     .unwrap();
     id
-}
-
-async fn run_row(app: &TestApp, id: Uuid) -> cmdb_sync_runs::Model {
-    cmdb_sync_runs::Entity::find_by_id(id)
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap()
 }
 
 both!(
@@ -498,23 +497,31 @@ both!(
                 .contains("did not finish within 60 minutes"),
             "{dead}"
         );
-        assert!(run_row(&s.app, stale_a).await.finished_at.is_some());
+        assert!(
+            row::<cmdb_sync_runs::Entity>(&s.app, stale_a)
+                .await
+                .finished_at
+                .is_some()
+        );
         // Nothing of tenant B was touched by tenant A's click.
-        assert!(run_row(&s.app, stale_b).await.finished_at.is_none());
-        assert!(run_row(&s.app, recent_b).await.finished_at.is_none());
+        assert!(
+            row::<cmdb_sync_runs::Entity>(&s.app, stale_b)
+                .await
+                .finished_at
+                .is_none()
+        );
+        assert!(
+            row::<cmdb_sync_runs::Entity>(&s.app, recent_b)
+                .await
+                .finished_at
+                .is_none()
+        );
 
         // The timer closes every tenant's dead runs, and only dead ones.
-        let tick = Utc::now();
-        let key = jobs::tick_key("code-cmdb-sync-timer", tick);
-        s.app
-            .state
-            .queue
-            .push(CmdbSyncTick { tick }, Some(&key))
-            .await
-            .unwrap();
+        push_tick(&s.app, Utc::now()).await;
         let deadline = Instant::now() + Duration::from_secs(30);
         let closed = loop {
-            let row = run_row(&s.app, stale_b).await;
+            let row = row::<cmdb_sync_runs::Entity>(&s.app, stale_b).await;
             if row.finished_at.is_some() {
                 break row;
             }
@@ -527,7 +534,7 @@ both!(
                 .unwrap()
                 .contains("did not finish within 60 minutes")
         );
-        let recent = run_row(&s.app, recent_b).await;
+        let recent = row::<cmdb_sync_runs::Entity>(&s.app, recent_b).await;
         assert!(recent.finished_at.is_none(), "{recent:?}");
         assert!(recent.error.is_none());
     }
