@@ -128,6 +128,7 @@ impl AppState {
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
                 config.public_url.clone(),
+                queue.clone(),
             ),
             migrate: MigrateService::new(db.clone()),
             projects: ProjectService::new(db.clone()),

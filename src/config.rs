@@ -158,6 +158,9 @@ pub struct IntegrationsConfig {
     pub gitlab_client_secret: Option<String>,
     /// The GitLab instance (`GITLAB_URL`): OAuth at `/oauth/*`, REST at `/api/v4`.
     pub gitlab_url: String,
+    /// First wait before a disconnected group's token revocation is tried again while GitLab is
+    /// unavailable (`GITLAB_REVOCATION_RETRY_BASE_MS`); doubles per attempt, at most 6 hours.
+    pub gitlab_revocation_retry_base_ms: u64,
     /// The Entra app registration Azure DevOps organizations are connected through
     /// (`AZURE_DEVOPS_CLIENT_ID`, `AZURE_DEVOPS_CLIENT_SECRET`): delegated Azure DevOps access.
     pub azure_devops_client_id: Option<String>,
@@ -231,6 +234,7 @@ impl Default for IntegrationsConfig {
             gitlab_client_id: None,
             gitlab_client_secret: None,
             gitlab_url: GITLAB_URL.into(),
+            gitlab_revocation_retry_base_ms: 60_000,
             azure_devops_client_id: None,
             azure_devops_client_secret: None,
             azure_devops_tenant: AZURE_DEVOPS_TENANT.into(),
@@ -307,6 +311,7 @@ impl IntegrationsConfig {
                     .map_err(|e| anyhow::anyhow!("GITLAB_URL is not a URL: {e}"))?;
                 url.trim_end_matches('/').to_string()
             },
+            gitlab_revocation_retry_base_ms: parse_var("GITLAB_REVOCATION_RETRY_BASE_MS", 60_000)?,
             azure_devops_client_id: var("AZURE_DEVOPS_CLIENT_ID"),
             azure_devops_client_secret: var("AZURE_DEVOPS_CLIENT_SECRET"),
             azure_devops_tenant: match var("AZURE_DEVOPS_TENANT") {

@@ -26,6 +26,7 @@ mod providers;
 mod providers_azure;
 mod providers_gitlab;
 mod providers_gitlab_audit;
+mod providers_gitlab_revocation;
 mod psa;
 mod psa_failures;
 mod queue;

@@ -119,6 +119,14 @@ fn three() -> Vec<Value> {
 }
 
 pub(crate) async fn app_with_gitlab(backend: Backend) -> (TestApp, MockServer) {
+    app_with_gitlab_and(backend, |_| {}).await
+}
+
+/// `app_with_gitlab`, with `more` applied to the configuration too.
+pub(crate) async fn app_with_gitlab_and(
+    backend: Backend,
+    more: impl FnOnce(&mut stack_gateway::config::Config),
+) -> (TestApp, MockServer) {
     let server = MockServer::start().await;
     let uri = server.uri();
     let app = spawn_app_with(backend, move |c| {
@@ -127,6 +135,7 @@ pub(crate) async fn app_with_gitlab(backend: Backend) -> (TestApp, MockServer) {
         c.integrations.gitlab_client_secret = Some("gl-secret".into());
         c.schedules
             .insert("repository-rediscovery".into(), "off".into());
+        more(c);
     })
     .await;
     (app, server)

@@ -1,5 +1,5 @@
-//! The GitLab access audit end to end (connect → callback → audit; rediscovery re-audits) and
-//! token revocation on disconnect (`/oauth/revoke`), against a GitLab fake answering with GitLab's shapes: the members API
+//! The GitLab access audit end to end (connect → callback → audit; rediscovery re-audits),
+//! against a GitLab fake answering with GitLab's shapes: the members API
 //! (`/groups/:path/members/all`, `/projects/:id/members`, `two_factor_enabled` shown or left
 //! out), `/users/:id` (`last_activity_on`, `external`, `bot`) and offset pagination headers
 //! (`Link`, `X-Next-Page`, `X-Page`, `X-Total-Pages`…).
@@ -12,7 +12,7 @@ use entities::enums::FindingStatus;
 use entities::findings;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::both;
@@ -23,7 +23,7 @@ const REDISCOVER: &str =
     "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
     organization { id status statusError } discovery { openAccessFindings
     resolvedAccessFindings } } }";
-const DISCONNECT: &str =
+pub(crate) const DISCONNECT: &str =
     "mutation($o: ID!) { disconnectOrganization(input: { organizationId: $o }) {
     organization { id status statusError } } }";
 const FINDINGS: &str =
@@ -169,7 +169,7 @@ fn user(id: i64, username: &str, days: Option<i64>, external: bool, bot: bool) -
     })
 }
 
-fn projects() -> Vec<Value> {
+pub(crate) fn projects() -> Vec<Value> {
     vec![
         project(1, "api", "acme/api", "private", false),
         project(2, "web", "acme/web", "internal", false),
@@ -473,106 +473,3 @@ both!(
         assert_eq!(finding_lines(&after), finding_lines(&list));
     }
 );
-
-fn form(request: &Request) -> BTreeMap<String, String> {
-    url::form_urlencoded::parse(&request.body)
-        .into_owned()
-        .collect()
-}
-
-/// The revocation requests GitLab received, once the refresh token's has come (revocation runs
-/// in the background after the disconnect answers) and nothing more follows; empty after 10 s.
-async fn revocations(server: &MockServer) -> Vec<Request> {
-    let mut last = 0;
-    for _ in 0..100 {
-        let seen: Vec<Request> = server
-            .received_requests()
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|r| r.url.path() == "/oauth/revoke")
-            .collect();
-        let done = seen
-            .last()
-            .is_some_and(|r| form(r)["token_type_hint"] == "refresh_token");
-        if done && seen.len() == last {
-            return seen;
-        }
-        last = seen.len();
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
-    vec![]
-}
-
-both!(gitlab_disconnect_revokes_the_tokens, |backend| async move {
-    let (app, server) = app_with_gitlab(backend).await;
-    let token = app.token(&Who::ADMIN_A);
-    let (org, _) = connect_with(&app, &server, &token, projects()).await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/revoke"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
-        .mount(&server)
-        .await;
-    let (_, body) = app.gql(&token, DISCONNECT, json!({ "o": org })).await;
-    assert_eq!(
-        body["data"]["disconnectOrganization"]["organization"]["status"], "DISCONNECTED",
-        "{body}"
-    );
-    let revoked: Vec<BTreeMap<String, String>> = revocations(&server)
-        .await
-        .iter()
-        .map(|r| {
-            assert_eq!(
-                r.headers.get("content-type").unwrap(),
-                "application/x-www-form-urlencoded"
-            );
-            form(r)
-        })
-        .collect();
-    let sent: Vec<(&str, &str, &str, &str)> = revoked
-        .iter()
-        .map(|f| {
-            (
-                f["client_id"].as_str(),
-                f["client_secret"].as_str(),
-                f["token"].as_str(),
-                f["token_type_hint"].as_str(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        sent,
-        [
-            ("gl-client", "gl-secret", "glat-1", "access_token"),
-            ("gl-client", "gl-secret", "glrt-1", "refresh_token"),
-        ]
-    );
-
-    // Connected again; GitLab's revocation fails: the disconnect still happens.
-    server.reset().await;
-    let (org, _) = connect_with(&app, &server, &token, projects()).await;
-    Mock::given(method("POST"))
-        .and(path("/oauth/revoke"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("boom"))
-        .mount(&server)
-        .await;
-    let (_, body) = app.gql(&token, DISCONNECT, json!({ "o": org })).await;
-    let organization = &body["data"]["disconnectOrganization"]["organization"];
-    assert_eq!(organization["status"], "DISCONNECTED", "{body}");
-    assert!(body["errors"].is_null(), "{body}");
-    // Revocation runs after the answer, each token retried on the 500, and gives up.
-    let tried: Vec<String> = revocations(&server)
-        .await
-        .iter()
-        .map(|r| form(r)["token"].clone())
-        .collect();
-    assert!(tried.len() > 2, "{tried:?}");
-    assert_eq!(tried.first().map(String::as_str), Some("glat-1"));
-    assert_eq!(tried.last().map(String::as_str), Some("glrt-1"));
-    let row = entities::organizations::Entity::find()
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(row.credentials_encrypted.is_none());
-});

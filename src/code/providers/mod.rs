@@ -43,7 +43,11 @@ use github::{Github, OrgInfo, Repo};
 use gitlab::Gitlab;
 use wire::ProviderError;
 
-pub use task::register;
+pub use task::{GitlabRevocation, register};
+
+/// Tries of a disconnected GitLab group's revocation while GitLab is unavailable (with the
+/// default first wait of a minute, the last is ≈ 2 hours after the disconnect).
+pub const REVOCATION_ATTEMPTS: u32 = 8;
 
 /// A connected organization is discovered again when its last discovery is this old.
 pub const REDISCOVER_AFTER_HOURS: i64 = 6;
@@ -70,6 +74,9 @@ pub struct ProviderService {
     secrets: SecretBox,
     bus_wake: std::sync::Arc<tokio::sync::Notify>,
     public_url: String,
+    /// Where a disconnected GitLab group's revocation waits out a GitLab outage.
+    queue: jobs::Queue,
+    revocation_retry_base: std::time::Duration,
 }
 
 fn admin_of_code(user: &User) -> ApiResult<()> {
@@ -91,7 +98,10 @@ impl ProviderService {
         secrets: SecretBox,
         bus_wake: std::sync::Arc<tokio::sync::Notify>,
         public_url: String,
+        queue: jobs::Queue,
     ) -> Self {
+        let revocation_retry_base =
+            std::time::Duration::from_millis(upstream.config().gitlab_revocation_retry_base_ms);
         ProviderService {
             db,
             github: Github::new(upstream.clone()),
@@ -100,6 +110,8 @@ impl ProviderService {
             secrets,
             bus_wake,
             public_url,
+            queue,
+            revocation_retry_base,
         }
     }
 
@@ -238,37 +250,64 @@ impl ProviderService {
         bus::enqueue(&txn, org.tenant_id, &event).await?;
         txn.commit().await?;
         self.bus_wake.notify_one();
-        // Off the request path: a GitLab that hangs must not hold the disconnect.
+        // Off the request path (a GitLab that hangs must not hold the disconnect), and on the
+        // queue, so a GitLab outage or a restart does not leave the grant alive.
         if let Some(sealed) = sealed
             && org.provider == Provider::Gitlab
         {
-            let service = self.clone();
-            let id = org.id;
-            tokio::spawn(async move { service.revoke_gitlab(id, &sealed).await });
+            let task = GitlabRevocation {
+                org_id: org.id,
+                sealed,
+                attempt: 1,
+            };
+            if let Err(error) = self.queue.push(task, None).await {
+                tracing::error!(org = %org.id, error = ?error, "GitLab token revocation could not be queued; the tokens are forgotten locally");
+            }
         }
         Ok(org)
     }
 
-    /// Ends a disconnected GitLab group's OAuth grant at GitLab. Best effort: the tokens are
-    /// already forgotten here, so a failure is logged (and recorded on the Integrations page by
-    /// the client), never returned. GitLab keeps an access token and its refresh token as one
-    /// grant (revoking either ends both); both are sent so a grant whose access token was
-    /// already dropped ends too. (GitHub installation tokens expire within the hour; Microsoft
-    /// has no revocation endpoint for one grant.)
-    async fn revoke_gitlab(&self, id: Uuid, sealed: &str) {
-        let Ok(creds) = Credentials::open(&self.secrets, sealed) else {
-            return;
+    /// Ends a disconnected GitLab group's OAuth grant at GitLab. The tokens are already
+    /// forgotten here, so a failure is logged (and recorded on the Integrations page by the
+    /// client), never returned; while GitLab is unavailable (5xx, unreachable, rate limited) the
+    /// task is queued again, waiting twice as long each time, `REVOCATION_ATTEMPTS` in all.
+    /// GitLab keeps an access token and its refresh token as one grant (revoking either ends
+    /// both); both are sent so a grant whose access token was already dropped ends too, and
+    /// sending an already revoked one again is answered 200 (RFC 7009 §2.2). (GitHub
+    /// installation tokens expire within the hour; Microsoft has no revocation endpoint for one
+    /// grant.)
+    pub async fn revoke_gitlab(&self, task: GitlabRevocation) -> anyhow::Result<()> {
+        let Ok(creds) = Credentials::open(&self.secrets, &task.sealed) else {
+            tracing::error!(org = %task.org_id, "GitLab token revocation: the sealed tokens do not open with the current key");
+            return Ok(());
         };
         let tokens = [
             (creds.token.as_deref(), "access_token"),
             (creds.refresh_token.as_deref(), "refresh_token"),
         ];
+        let mut unavailable = false;
         for (token, hint) in tokens {
             let Some(token) = token else { continue };
             if let Err(e) = self.gitlab.revoke(token, hint).await {
-                tracing::warn!(org = %id, hint, code = e.error.code().as_str(), message = e.error.message(), "GitLab token revocation failed; the token is forgotten locally");
+                let code = e.error.code();
+                unavailable |= matches!(code, Code::UpstreamUnavailable | Code::RateLimited);
+                tracing::warn!(org = %task.org_id, hint, attempt = task.attempt, code = code.as_str(), message = e.error.message(), "GitLab token revocation failed");
             }
         }
+        if !unavailable {
+            return Ok(());
+        }
+        if task.attempt >= REVOCATION_ATTEMPTS {
+            tracing::error!(org = %task.org_id, attempts = task.attempt, "GitLab token revocation given up: revoke the application's access in GitLab");
+            return Ok(());
+        }
+        let wait = self.revocation_retry_base * 2u32.pow(task.attempt - 1);
+        let wait = wait.min(std::time::Duration::from_secs(6 * 3600));
+        let again = GitlabRevocation {
+            attempt: task.attempt + 1,
+            ..task
+        };
+        self.queue.push_after(again, None, wait).await
     }
 
     /// `rediscoverOrganization`: discovery and audit now. A provider failure is recorded on the

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use jobs::QueueTask;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::ProviderService;
 
@@ -18,9 +19,34 @@ impl QueueTask for RepositoryRediscovery {
     const MAX_ATTEMPTS: usize = 3;
 }
 
+/// A disconnected GitLab group's grant to end at GitLab. `sealed` is the organization's
+/// credentials as they were stored (encrypted, DESIGN.md §8): the row no longer holds them.
+#[derive(Serialize, Deserialize)]
+pub struct GitlabRevocation {
+    pub org_id: Uuid,
+    pub sealed: String,
+    /// 1 for the first try; the task queues itself again with the next number.
+    pub attempt: u32,
+}
+
+impl QueueTask for GitlabRevocation {
+    const NAME: &'static str = "gitlab-token-revocation";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
 pub fn register(runner: jobs::Runner, providers: &ProviderService) -> anyhow::Result<jobs::Runner> {
+    let for_revocation = providers.clone();
     let providers = providers.clone();
     runner
+        .task(move |task: GitlabRevocation| {
+            let providers = for_revocation.clone();
+            async move {
+                providers
+                    .revoke_gitlab(task)
+                    .await
+                    .map_err(jobs::BoxDynError::from)
+            }
+        })
         .task(move |_: RepositoryRediscovery| {
             let providers = providers.clone();
             async move {
