@@ -27,6 +27,7 @@ pub mod wire;
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{OrgStatus, Product, Provider};
 use entities::organizations;
+use jobs::QueueTask;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
 };
@@ -256,6 +257,7 @@ impl ProviderService {
             && org.provider == Provider::Gitlab
         {
             let task = GitlabRevocation {
+                id: Uuid::now_v7(),
                 org_id: org.id,
                 sealed,
                 attempt: 1,
@@ -301,13 +303,18 @@ impl ProviderService {
             tracing::error!(org = %task.org_id, attempts = task.attempt, "GitLab token revocation given up: revoke the application's access in GitLab");
             return Ok(());
         }
-        let wait = self.revocation_retry_base * 2u32.pow(task.attempt - 1);
-        let wait = wait.min(std::time::Duration::from_secs(6 * 3600));
+        let doubling = 2u32.saturating_pow(task.attempt.saturating_sub(1));
+        let wait = self
+            .revocation_retry_base
+            .saturating_mul(doubling)
+            .min(std::time::Duration::from_secs(6 * 3600));
         let again = GitlabRevocation {
             attempt: task.attempt + 1,
             ..task
         };
-        self.queue.push_after(again, None, wait).await
+        // Keyed by try: a re-run of this task (a replica died after the push) queues no second.
+        let key = format!("{}:{}#{}", GitlabRevocation::NAME, again.id, again.attempt);
+        self.queue.push_after(again, Some(&key), wait).await
     }
 
     /// `rediscoverOrganization`: discovery and audit now. A provider failure is recorded on the

@@ -23,6 +23,8 @@ impl QueueTask for RepositoryRediscovery {
 /// credentials as they were stored (encrypted, DESIGN.md §8): the row no longer holds them.
 #[derive(Serialize, Deserialize)]
 pub struct GitlabRevocation {
+    /// This revocation's own id, the same on every try.
+    pub id: Uuid,
     pub org_id: Uuid,
     pub sealed: String,
     /// 1 for the first try; the task queues itself again with the next number.
