@@ -152,6 +152,15 @@ pub struct IntegrationsConfig {
     pub github_app_private_key: Option<String>,
     /// GitHub's REST API base (`GITHUB_API_URL`), overridable for tests and GHES.
     pub github_api_url: String,
+    /// GitHub's web base (`GITHUB_URL`): the App's install page and its OAuth endpoints.
+    pub github_url: String,
+    /// The App's slug (`GITHUB_APP_SLUG`): its install page is
+    /// `{GITHUB_URL}/apps/{slug}/installations/new`.
+    pub github_app_slug: Option<String>,
+    /// The App's OAuth client (`GITHUB_APP_CLIENT_ID`, `GITHUB_APP_CLIENT_SECRET`): the
+    /// user-to-server token that proves the admin can access an installation.
+    pub github_app_client_id: Option<String>,
+    pub github_app_client_secret: Option<String>,
     /// The GitLab OAuth application groups are connected through (`GITLAB_CLIENT_ID`,
     /// `GITLAB_CLIENT_SECRET`).
     pub gitlab_client_id: Option<String>,
@@ -188,6 +197,7 @@ pub const AZURE_BLOB_URL_TEMPLATE: &str = "https://{account}.blob.core.windows.n
 /// The One Code's GitHub App (seed 000).
 pub const GITHUB_APP_ID: &str = "3034314";
 pub const GITHUB_API_URL: &str = "https://api.github.com";
+pub const GITHUB_URL: &str = "https://github.com";
 pub const GITLAB_URL: &str = "https://gitlab.com";
 pub const AZURE_DEVOPS_TENANT: &str = "organizations";
 pub const AZURE_DEVOPS_API_URL: &str = "https://dev.azure.com";
@@ -231,6 +241,10 @@ impl Default for IntegrationsConfig {
             github_app_id: GITHUB_APP_ID.into(),
             github_app_private_key: None,
             github_api_url: GITHUB_API_URL.into(),
+            github_url: GITHUB_URL.into(),
+            github_app_slug: None,
+            github_app_client_id: None,
+            github_app_client_secret: None,
             gitlab_client_id: None,
             gitlab_client_secret: None,
             gitlab_url: GITLAB_URL.into(),
@@ -303,6 +317,22 @@ impl IntegrationsConfig {
                     .map_err(|e| anyhow::anyhow!("GITHUB_API_URL is not a URL: {e}"))?;
                 url.trim_end_matches('/').to_string()
             },
+            github_url: {
+                let url = var("GITHUB_URL").unwrap_or_else(|| GITHUB_URL.into());
+                url::Url::parse(&url)
+                    .map_err(|e| anyhow::anyhow!("GITHUB_URL is not a URL: {e}"))?;
+                url.trim_end_matches('/').to_string()
+            },
+            github_app_slug: match var("GITHUB_APP_SLUG") {
+                Some(slug) if !slug.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+                    bail!(
+                        "GITHUB_APP_SLUG must be the App's slug, as in github.com/apps/<slug> (it is {slug:?})"
+                    )
+                }
+                slug => slug,
+            },
+            github_app_client_id: var("GITHUB_APP_CLIENT_ID"),
+            github_app_client_secret: var("GITHUB_APP_CLIENT_SECRET"),
             gitlab_client_id: var("GITLAB_CLIENT_ID"),
             gitlab_client_secret: var("GITLAB_CLIENT_SECRET"),
             gitlab_url: {

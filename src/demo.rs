@@ -898,7 +898,12 @@ fn build_code(
         let org_id = id_at(connected);
         let discovered = now - Duration::minutes(rng.random_range(20..600));
         let external_id = match org.provider {
-            Provider::Github => rng.random_range(10_000_000..160_000_000u64).to_string(),
+            // An installation's account is connected in one tenant only (a unique index): the
+            // demo's made-up accounts are per tenant.
+            Provider::Github => format!(
+                "demo:{tenant}:{}",
+                rng.random_range(10_000_000..160_000_000u64)
+            ),
             Provider::Gitlab => rng.random_range(4_000_000..90_000_000u64).to_string(),
             Provider::AzureDevops => uuid::Builder::from_random_bytes(rng.random())
                 .into_uuid()
@@ -918,6 +923,7 @@ fn build_code(
                 OrgStatus::Connected
             }),
             status_error: Set(org.status_error.map(str::to_string)),
+            status_error_code: Set(org.status_error.map(|_| "UPSTREAM_UNAVAILABLE".to_string())),
             base_permission: Set(org.base_permission.map(str::to_string)),
             // Demo organizations hold no upstream credentials.
             credentials_encrypted: Set(None),
@@ -931,6 +937,8 @@ fn build_code(
             next_retry_at: Set(org
                 .status_error
                 .map(|_| now + Duration::minutes(rng.random_range(10..120)))),
+            discovery_queued_at: Set(None),
+            last_discovery: Set(None),
             created_at: Set(connected),
             updated_at: Set(discovered),
         });

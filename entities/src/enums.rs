@@ -59,6 +59,10 @@ pub enum Provider {
 )]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
 pub enum OrgStatus {
+    /// Access proven and credentials stored; the first discovery has not finished yet.
+    #[sea_orm(string_value = "connecting")]
+    #[serde(rename = "connecting")]
+    Connecting,
     #[sea_orm(string_value = "connected")]
     #[serde(rename = "connected")]
     Connected,

@@ -21,6 +21,8 @@ pub struct Model {
     pub status: OrgStatus,
     #[sea_orm(column_type = "Text")]
     pub status_error: Option<String>,
+    /// The code (DESIGN.md §5) of `status_error`.
+    pub status_error_code: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub base_permission: Option<String>,
     #[sea_orm(column_type = "Text")]
@@ -29,6 +31,10 @@ pub struct Model {
     pub connected_at: Option<DateTimeUtc>,
     pub last_discovered_at: Option<DateTimeUtc>,
     pub next_retry_at: Option<DateTimeUtc>,
+    /// A discovery run is queued or running since then (cleared when it ends).
+    pub discovery_queued_at: Option<DateTimeUtc>,
+    /// What the last finished discovery run found (counts, `finished_at`).
+    pub last_discovery: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

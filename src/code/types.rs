@@ -25,6 +25,9 @@ pub enum Provider {
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
 #[graphql(remote = "enums::OrgStatus")]
 pub enum OrgStatus {
+    /// Access proven and the credentials stored; the first discovery has not finished yet
+    /// (`discovering`, or `ERROR` if it failed).
+    Connecting,
     /// Connected and reachable.
     Connected,
     /// The provider answered with an error; see `statusError`.
@@ -131,6 +134,11 @@ impl Organization {
     async fn status_error(&self) -> Option<&str> {
         self.row.status_error.as_deref()
     }
+    /// The code of `statusError`, as in `extensions.code` (`RATE_LIMITED`,
+    /// `UPSTREAM_AUTH_FAILED`, `UPSTREAM_UNAVAILABLE`, …).
+    async fn status_error_code(&self) -> Option<&str> {
+        self.row.status_error_code.as_deref()
+    }
     /// Repositories known at the last discovery.
     async fn repo_count(&self) -> i32 {
         self.row.repo_count
@@ -151,6 +159,17 @@ impl Organization {
     /// The provider's base permission for members (GitHub `default_repository_permission`).
     async fn base_permission(&self) -> Option<&str> {
         self.row.base_permission.as_deref()
+    }
+    /// A discovery and access audit run is queued or running (connect, `rediscoverOrganization`).
+    async fn discovering(&self) -> bool {
+        self.row.discovery_queued_at.is_some()
+    }
+    /// What the last finished discovery run found; its failure shows as `status` `ERROR`.
+    async fn last_discovery(&self) -> Option<crate::code::providers::graphql::DiscoveryResult> {
+        self.row
+            .last_discovery
+            .as_ref()
+            .and_then(crate::code::providers::graphql::DiscoveryResult::from_json)
     }
     /// The organization's repositories.
     #[graphql(complexity = "first.or(last).unwrap_or(1).max(1) as usize * child_complexity")]

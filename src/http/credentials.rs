@@ -14,7 +14,7 @@ use super::{REQUEST_ID, error_response};
 use crate::app::AppState;
 
 /// Credentials must not be kept by caches, nor the callback's code leak through a referrer.
-fn private(mut response: Response) -> Response {
+pub(super) fn private(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
@@ -82,7 +82,7 @@ pub async fn azure_devops_callback(
     private(redirect_or_error(&headers, result))
 }
 
-fn redirect_or_error(
+pub(super) fn redirect_or_error(
     headers: &HeaderMap,
     result: crate::graphql::errors::ApiResult<String>,
 ) -> Response {

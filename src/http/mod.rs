@@ -2,6 +2,7 @@
 
 pub mod agent_api;
 pub mod credentials;
+pub mod github;
 pub mod graphql;
 pub mod health;
 pub mod metrics;
@@ -36,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/auth/logout", post(auth::http::logout))
         .route("/auth/azure/callback", get(credentials::azure_callback))
+        .route("/auth/github/setup", get(github::setup))
+        .route("/auth/github/callback", get(github::callback))
         .route("/auth/gitlab/callback", get(credentials::gitlab_callback))
         .route(
             "/auth/azure-devops/callback",

@@ -1,7 +1,7 @@
 //! Connect Organization (GitHub App): connect, discovery across pages, rediscovery, the access
 //! audit, token reuse and refresh, provider failures, tenancy and roles — against a GitHub fake.
 
-mod github_fake;
+pub(crate) mod github_fake;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::{organizations, repositories};
@@ -12,15 +12,15 @@ use uuid::Uuid;
 use wiremock::ResponseTemplate;
 
 use crate::both;
+use crate::discovery;
 use crate::helpers::{Backend, TestApp, Who, code, finding_lines, spawn_app_with};
 use github_fake::{Shared, pairs, repo};
 
-const CONNECT: &str = "mutation($i: ID!) { connectGithubOrganization(input: { installationId: $i }) {
-    organization { id login name provider status statusError repoCount basePermission nextRetryAt lastDiscoveredAt }
-    discovery { repositories newRepositories missingRepositories openAccessFindings resolvedAccessFindings } } }";
-const REDISCOVER: &str = "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
-    organization { id status statusError repoCount nextRetryAt }
-    discovery { repositories newRepositories missingRepositories openAccessFindings resolvedAccessFindings } } }";
+pub(crate) const CONNECT: &str =
+    "mutation { connectGithubOrganization { installationUrl expiresAt } }";
+const REDISCOVER: &str =
+    "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
+    organization { id status } } }";
 const DISCONNECT: &str =
     "mutation($o: ID!) { disconnectOrganization(input: { organizationId: $o }) {
     organization { id status statusError } } }";
@@ -31,30 +31,78 @@ const FINDINGS: &str =
     id accessIssue severity status title tool resolvedAt repository { name } } } } }";
 const ORG: &str = "query($o: ID!) { node(id: $o) { ... on Organization { status statusError nextRetryAt repoCount } } }";
 
-async fn app_with_github(backend: Backend) -> (TestApp, wiremock::MockServer, Shared) {
+pub(crate) async fn app_with_github(backend: Backend) -> (TestApp, wiremock::MockServer, Shared) {
+    app_with_github_and(backend, |_| {}).await
+}
+
+/// `app_with_github`, with `more` applied to the configuration too.
+pub(crate) async fn app_with_github_and(
+    backend: Backend,
+    more: impl FnOnce(&mut stack_gateway::config::Config),
+) -> (TestApp, wiremock::MockServer, Shared) {
     let (server, state) = github_fake::start().await;
     let uri = server.uri();
     let app = spawn_app_with(backend, move |c| {
-        c.integrations.github_api_url = uri;
+        c.integrations.github_api_url = uri.clone();
+        c.integrations.github_url = uri;
         c.integrations.github_app_private_key = Some(github_fake::PRIVATE_KEY.into());
+        c.integrations.github_app_slug = Some(github_fake::SLUG.into());
+        c.integrations.github_app_client_id = Some(github_fake::CLIENT_ID.into());
+        c.integrations.github_app_client_secret = Some(github_fake::CLIENT_SECRET.into());
         // The tests run the timer's handler themselves.
         c.schedules
             .insert("repository-rediscovery".into(), "off".into());
+        more(c);
     })
     .await;
+    state.lock().unwrap().setup_url = app.url("/auth/github/setup");
     (app, server, state)
 }
 
-async fn connect(app: &TestApp, token: &str) -> Value {
-    let (_, body) = app
-        .gql(
-            token,
-            CONNECT,
-            json!({ "i": github_fake::INSTALLATION.to_string() }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
-    body["data"]["connectGithubOrganization"].clone()
+/// Where a redirect sends the browser (the gateway's public URL is `http://gateway.test`).
+fn location(app: &TestApp, response: &reqwest::Response) -> String {
+    let to = response.headers()["location"].to_str().unwrap();
+    to.replace("http://gateway.test", &format!("http://{}", app.addr))
+}
+
+/// The browser's walk through the flow: install page → setup URL → GitHub sign-in → callback.
+/// Returns the callback's answer: its status, where it redirects, its body.
+pub(crate) async fn install_and_sign_in(app: &TestApp, token: &str) -> (u16, String, Value) {
+    let (_, body) = app.gql(token, CONNECT, json!({})).await;
+    let mut url = body["data"]["connectGithubOrganization"]["installationUrl"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_string();
+    // install page, setup URL, authorize: each redirects.
+    for _ in 0..3 {
+        let response = app.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status().as_u16() / 100, 3, "{url}: {response:?}");
+        url = location(app, &response);
+    }
+    assert!(url.contains("/auth/github/callback"), "{url}");
+    callback_at(app, &url).await
+}
+
+/// A GET of the callback URL `url`.
+pub(crate) async fn callback_at(app: &TestApp, url: &str) -> (u16, String, Value) {
+    let response = app.client.get(url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let to = response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, to, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Connects the fake's installation and waits for its first discovery: the organization and
+/// what the run found.
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Value {
+    let (status, to, body) = install_and_sign_in(app, token).await;
+    assert_eq!(status, 303, "{body}");
+    let id = to.split("id=").nth(1).unwrap_or_else(|| panic!("{to}"));
+    let org = discovery::settled(app, token, id).await;
+    json!({ "discovery": org["lastDiscovery"], "organization": org })
 }
 
 /// Outbox events of `kind`, oldest first.
@@ -193,7 +241,7 @@ both!(
             s.repos.retain(|r| r["name"] != "legacy");
             s.repos.push(repo(104, "worker", Some("Go"), false));
         }
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         let d = &body["data"]["rediscoverOrganization"]["discovery"];
         assert_eq!(
             (
@@ -211,7 +259,7 @@ both!(
         assert!(missing_since.is_string());
         assert_eq!(events(&app, &token, "code.repo.discovered").await.len(), 4);
         // Again: nothing new, the mark is kept as it was, no event.
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(
             body["data"]["rediscoverOrganization"]["discovery"]["newRepositories"],
             0
@@ -228,7 +276,7 @@ both!(
             .unwrap()
             .repos
             .push(repo(103, "legacy", None, true));
-        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        discovery::rediscover(&app, &token, &org_id).await;
         let list = repos(&app, &token).await;
         assert!(list.iter().find(|r| r["name"] == "legacy").unwrap()["missingSince"].is_null());
         assert_eq!(events(&app, &token, "code.repo.discovered").await.len(), 4);
@@ -236,7 +284,7 @@ both!(
         // One token served all four runs; one close to expiry is replaced and stored sealed.
         assert_eq!(fake.lock().unwrap().minted.len(), 1);
         expire_token_in(&app, 3).await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert!(body.get("errors").is_none(), "{body}");
         assert_eq!(fake.lock().unwrap().minted.len(), 2);
         let creds = Credentials::open(
@@ -253,7 +301,7 @@ both!(
             Some(fake.lock().unwrap().minted[1].as_str())
         );
         assert!(creds.expires_at.unwrap() > Utc::now() + TimeDelta::minutes(50));
-        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(
             fake.lock().unwrap().minted.len(),
             2,
@@ -326,7 +374,7 @@ both!(
             .clone();
 
         // A re-audit does not duplicate.
-        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        discovery::rediscover(&app, &token, &org_id).await;
         let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
         assert_eq!(body["data"]["findings"]["totalCount"], 5);
 
@@ -338,7 +386,7 @@ both!(
             s.no_2fa.clear();
             s.teams.clear();
         }
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         let d = &body["data"]["rediscoverOrganization"]["discovery"];
         assert_eq!(
             (
@@ -362,7 +410,7 @@ both!(
             .unwrap()
             .direct
             .insert("api".into(), pairs(&[("dave", "admin"), ("olga", "write")]));
-        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        discovery::rediscover(&app, &token, &org_id).await;
         let (_, body) = app.gql(&token, FINDINGS, json!({})).await;
         let list = findings(&body);
         assert_eq!(list.len(), 5);
@@ -378,9 +426,9 @@ both!(
             let mut s = fake.lock().unwrap();
             s.no_2fa = vec!["mallory".into()];
         }
-        app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        discovery::rediscover(&app, &token, &org_id).await;
         fake.lock().unwrap().no_2fa_forbidden = true;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(
             body["data"]["rediscoverOrganization"]["organization"]["status"], "CONNECTED",
             "{body}"
@@ -429,7 +477,7 @@ both!(
         // Rate limit: RATE_LIMITED, error state with the reset time as the retry time.
         let reset = DateTime::from_timestamp(Utc::now().timestamp() + 1800, 0).unwrap();
         fake.lock().unwrap().fail = Some(rate_limited(reset));
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "RATE_LIMITED", "{body}");
         let org = state_of(&app).await;
         assert_eq!(org["status"], "ERROR");
@@ -471,7 +519,7 @@ both!(
         // 5xx: UPSTREAM_UNAVAILABLE, retried after a backoff.
         fake.lock().unwrap().fail =
             Some(ResponseTemplate::new(502).set_body_string("<html>Bad gateway</html>"));
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
         let org = state_of(&app).await;
         assert_eq!(org["status"], "ERROR");
@@ -496,7 +544,7 @@ both!(
             s.fail = None;
             s.fail_page_2 = Some(ResponseTemplate::new(500));
         }
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
         assert_eq!(
             known_repos(&app).await.len(),
@@ -511,7 +559,7 @@ both!(
             s.revoked = true;
         }
         expire_token_in(&app, 1).await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
         let org = state_of(&app).await;
         assert_eq!(org["status"], "ERROR");
@@ -545,30 +593,23 @@ both!(
             roles: &["admin"],
             products: &["migrate"],
         });
-        let install = json!({ "i": github_fake::INSTALLATION.to_string() });
         for who in [&technician, &migrate_admin] {
-            let (_, body) = app.gql(who, CONNECT, install.clone()).await;
+            let (_, body) = app.gql(who, CONNECT, json!({})).await;
             assert_eq!(code(&body), "FORBIDDEN", "{body}");
         }
         assert!(
             fake.lock().unwrap().minted.is_empty(),
             "nothing asked of GitHub"
         );
-        let (_, body) = app
-            .gql(&admin, CONNECT, json!({ "i": "not-a-number" }))
-            .await;
-        assert_eq!(code(&body), "BAD_USER_INPUT");
-        let (_, body) = app.gql(&admin, CONNECT, json!({ "i": "999" })).await;
-        assert_eq!(
-            code(&body),
-            "UPSTREAM_AUTH_FAILED",
-            "an unknown installation: {body}"
-        );
 
         let done = connect(&app, &admin).await;
         let org_id = done["organization"]["id"].as_str().unwrap().to_string();
-        let (_, body) = app.gql(&admin, CONNECT, install.clone()).await;
-        assert_eq!(code(&body), "CONFLICT", "already connected");
+        let (status, _, body) = install_and_sign_in(&app, &admin).await;
+        assert_eq!(
+            (status, code(&body)),
+            (409, "CONFLICT"),
+            "already connected"
+        );
         for m in [REDISCOVER, DISCONNECT] {
             let (_, body) = app.gql(&technician, m, json!({ "o": org_id })).await;
             assert_eq!(code(&body), "FORBIDDEN");
@@ -600,7 +641,7 @@ both!(
         assert_eq!(known_repos(&app).await.len(), 3);
         app.gql(&admin, DISCONNECT, json!({ "o": org_id })).await;
         assert_eq!(events(&app, &admin, "code.org.disconnected").await.len(), 1);
-        let (_, body) = app.gql(&admin, REDISCOVER, json!({ "o": org_id })).await;
+        let body = discovery::rediscover(&app, &admin, &org_id).await;
         assert_eq!(code(&body), "CONFLICT");
         assert_eq!(
             app.state
@@ -623,12 +664,26 @@ both!(
 both!(github_not_configured_is_named, |backend| async move {
     let app = spawn_app_with(backend, |_| {}).await;
     let token = app.token(&Who::ADMIN_A);
-    let (_, body) = app.gql(&token, CONNECT, json!({ "i": "1" })).await;
+    let (_, body) = app.gql(&token, CONNECT, json!({})).await;
     assert_eq!(code(&body), "INTEGRATION_NOT_CONFIGURED", "{body}");
     assert!(
         body["errors"][0]["message"]
             .as_str()
             .unwrap()
             .contains("GITHUB_APP_PRIVATE_KEY")
+    );
+    // The key alone discovers, but connecting needs the App's slug and OAuth client too.
+    let app = spawn_app_with(backend, |c| {
+        c.integrations.github_app_private_key = Some(github_fake::PRIVATE_KEY.into());
+        c.integrations.github_app_slug = Some(github_fake::SLUG.into());
+    })
+    .await;
+    let (_, body) = app.gql(&token, CONNECT, json!({})).await;
+    assert_eq!(code(&body), "INTEGRATION_NOT_CONFIGURED", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("GITHUB_APP_CLIENT_ID, GITHUB_APP_CLIENT_SECRET")
+            && !message.contains("SLUG"),
+        "{message}"
     );
 });

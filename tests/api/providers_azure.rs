@@ -28,11 +28,6 @@ use azure_devops_fake::{ORG, Shared};
 
 const CONNECT: &str = "mutation($o: String!) { connectAzureDevopsOrganization(input: {
     organization: $o }) { authorizationUrl expiresAt } }";
-const REDISCOVER: &str =
-    "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
-    organization { id status statusError repoCount nextRetryAt }
-    discovery { repositories newRepositories missingRepositories openAccessFindings
-    resolvedAccessFindings } } }";
 const FINDINGS: &str =
     "{ findings(first: 50, filter: { kind: ACCESS_ISSUE }) { totalCount edges { node {
     accessIssue severity status title description tool repository { name } } } } }";
@@ -449,7 +444,7 @@ both!(
                 false,
             ));
         }
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         let done = &body["data"]["rediscoverOrganization"];
         assert_eq!(done["organization"]["status"], "CONNECTED", "{body}");
         assert_eq!(done["discovery"]["repositories"], 4);
@@ -477,7 +472,7 @@ both!(
         // Within 5 minutes of expiry: refreshed with refresh-1; Microsoft rotates to
         // refresh-2, which is stored, and the new access token is the one discovery used.
         expire_token_in(&app, 4).await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(
             body["data"]["rediscoverOrganization"]["organization"]["status"], "CONNECTED",
             "{body}"
@@ -513,7 +508,7 @@ both!(
         fake.lock().unwrap().fail = Some(ResponseTemplate::new(404).set_body_json(json!({
             "message": "TF400813: gone"
         })));
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_REJECTED", "{body}");
         let (_, creds) = stored(&app).await;
         assert_eq!(creds.refresh_token.as_deref(), Some("1.AXoA-ado-refresh-3"));
@@ -525,7 +520,7 @@ both!(
             .unwrap()
             .issued_refresh
             .push("someone-else".into());
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
         assert!(body.to_string().contains("invalid_grant"), "{body}");
         assert!(!body.to_string().contains("AADSTS"), "{body}");
@@ -565,7 +560,7 @@ both!(
                 .insert_header("x-ratelimit-reset", reset.to_string().as_str())
                 .set_body_string("TF400733: The request has been throttled"),
         );
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "RATE_LIMITED", "{body}");
         let n = org_node(&app, &token, &org_id).await;
         assert_eq!(n["status"], "ERROR");
@@ -581,7 +576,7 @@ both!(
         );
         let before = server.received_requests().await.unwrap().len();
         let started = Utc::now();
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "RATE_LIMITED", "{body}");
         assert_eq!(server.received_requests().await.unwrap().len(), before + 1);
         let retry: DateTime<Utc> = org_node(&app, &token, &org_id).await["nextRetryAt"]
@@ -595,7 +590,7 @@ both!(
         // The 203 sign-in page for a token it does not accept: an auth failure; the access
         // token is dropped, the refresh token kept, so the next run refreshes.
         fake.lock().unwrap().fail = Some(azure_devops_fake::sign_in_page());
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
         assert!(!body.to_string().contains("Sign In"), "{body}");
         let (_, creds) = stored(&app).await;
@@ -603,7 +598,7 @@ both!(
         assert_eq!(creds.refresh_token.as_deref(), Some("1.AXoA-ado-refresh-1"));
         // 401 with a refreshed token: the same.
         fake.lock().unwrap().fail = Some(ResponseTemplate::new(401));
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
         assert_eq!(token_requests(&server).await.len(), 2, "refreshed once");
         // The refresh token rotated before the 401 is the one kept.
@@ -623,7 +618,7 @@ both!(
         fake.lock().unwrap().fail = Some(
             ResponseTemplate::new(503).set_body_string("<html>Service Unavailable TF-9</html>"),
         );
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
         let n = org_node(&app, &token, &org_id).await;
         let retry: DateTime<Utc> = n["nextRetryAt"].as_str().unwrap().parse().unwrap();
@@ -687,10 +682,10 @@ both!(
         });
         let (_, body) = app.gql(&viewer, CONNECT, json!({ "o": ORG })).await;
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
-        let (_, body) = app.gql(&viewer, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &viewer, &org_id).await;
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
         let other = app.token(&Who::ADMIN_B);
-        let (_, body) = app.gql(&other, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &other, &org_id).await;
         assert_eq!(code(&body), "NOT_FOUND", "{body}");
         let (_, body) = app.gql(&other, ORG_NODE, json!({ "o": org_id })).await;
         assert_eq!(body["data"]["node"], Value::Null, "{body}");
@@ -814,7 +809,7 @@ both!(azure_devops_access_audit_of_guests, |backend| async move {
         .unwrap()
         .entitlements
         .retain(|e| e["user"]["principalName"] != "old.guest@partner.example");
-    let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+    let body = crate::discovery::rediscover(&app, &token, &org_id).await;
     let discovery = &body["data"]["rediscoverOrganization"]["discovery"];
     assert_eq!(discovery["openAccessFindings"], 1, "{body}");
     assert_eq!(discovery["resolvedAccessFindings"], 2, "{body}");
@@ -824,7 +819,7 @@ both!(azure_devops_access_audit_of_guests, |backend| async move {
 
     // A user who may not read the entitlements: the run succeeds, findings stay as they are.
     fake.lock().unwrap().entitlements_forbidden = true;
-    let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+    let body = crate::discovery::rediscover(&app, &token, &org_id).await;
     let done = &body["data"]["rediscoverOrganization"];
     assert_eq!(done["organization"]["status"], "CONNECTED", "{body}");
     assert_eq!(done["discovery"]["resolvedAccessFindings"], 0);

@@ -24,10 +24,6 @@ use crate::helpers::{Backend, TestApp, Who, code, spawn_app_with};
 
 const CONNECT: &str = "mutation($g: String!) { connectGitlabGroup(input: { group: $g }) {
     authorizationUrl expiresAt } }";
-pub(crate) const REDISCOVER: &str =
-    "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
-    organization { id status statusError repoCount nextRetryAt }
-    discovery { repositories newRepositories missingRepositories } } }";
 pub(crate) const ORGS: &str =
     "{ organizations(first: 10) { edges { node { id login name provider status
     statusError repoCount nextRetryAt } } } }";
@@ -403,7 +399,7 @@ both!(
         let token = app.token(&Who::ADMIN_A);
         let (org_id, _) = connect(&app, &server, &token).await;
         // A fresh token is reused: no refresh.
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(
             body["data"]["rediscoverOrganization"]["discovery"]["missingRepositories"], 0,
             "{body}"
@@ -428,7 +424,7 @@ both!(
             .await;
         let two = three().into_iter().take(2).collect();
         mount_group(&server, two, "glat-2").await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         let done = &body["data"]["rediscoverOrganization"];
         assert_eq!(done["organization"]["status"], "CONNECTED", "{body}");
         assert_eq!(done["discovery"]["repositories"], 2);
@@ -453,7 +449,7 @@ both!(
             })))
             .mount(&server)
             .await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
         assert!(!body.to_string().contains("provided authorization grant"));
         let (_, node) = app.gql(&token, ORG, json!({ "o": org_id })).await;
@@ -482,7 +478,7 @@ both!(gitlab_rate_limit_and_revoked_token, |backend| async move {
         )
         .mount(&server)
         .await;
-    let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+    let body = crate::discovery::rediscover(&app, &token, &org_id).await;
     assert_eq!(code(&body), "RATE_LIMITED", "{body}");
     let (_, node) = app.gql(&token, ORG, json!({ "o": org_id })).await;
     let node = &node["data"]["node"];
@@ -499,7 +495,7 @@ both!(gitlab_rate_limit_and_revoked_token, |backend| async move {
         })))
         .mount(&server)
         .await;
-    let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+    let body = crate::discovery::rediscover(&app, &token, &org_id).await;
     assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
     let (_, repos) = app.gql(&token, REPOS, json!({})).await;
     assert_eq!(
@@ -525,10 +521,10 @@ both!(
         });
         let (_, body) = app.gql(&viewer, CONNECT, json!({ "g": "acme" })).await;
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
-        let (_, body) = app.gql(&viewer, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &viewer, &org_id).await;
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
         let other = app.token(&Who::ADMIN_B);
-        let (_, body) = app.gql(&other, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &other, &org_id).await;
         assert_eq!(code(&body), "NOT_FOUND", "{body}");
         let (_, body) = app.gql(&token, CONNECT, json!({ "g": "a b" })).await;
         assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
@@ -564,7 +560,7 @@ both!(
             })))
             .mount(&server)
             .await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_AUTH_FAILED", "{body}");
         let (_, creds) = stored(&app).await;
         assert_eq!(creds.token, None);
@@ -585,7 +581,7 @@ both!(
             .mount(&server)
             .await;
         let before = Utc::now();
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         assert_eq!(code(&body), "UPSTREAM_UNAVAILABLE", "{body}");
         let (_, node) = app.gql(&token, ORG, json!({ "o": org_id })).await;
         let node = &node["data"]["node"];
@@ -604,7 +600,7 @@ both!(
         // GitLab is back: the next run succeeds and clears the error.
         server.reset().await;
         mount_group(&server, three(), "glat-1").await;
-        let (_, body) = app.gql(&token, REDISCOVER, json!({ "o": org_id })).await;
+        let body = crate::discovery::rediscover(&app, &token, &org_id).await;
         let organization = &body["data"]["rediscoverOrganization"]["organization"];
         assert_eq!(organization["status"], "CONNECTED", "{body}");
         assert!(organization["statusError"].is_null(), "{body}");

@@ -19,10 +19,6 @@ use crate::both;
 use crate::helpers::{TestApp, Who, code, finding_lines};
 use crate::providers_gitlab::{app_with_gitlab, connect_with, project};
 
-const REDISCOVER: &str =
-    "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
-    organization { id status statusError } discovery { openAccessFindings
-    resolvedAccessFindings } } }";
 pub(crate) const DISCONNECT: &str =
     "mutation($o: ID!) { disconnectOrganization(input: { organizationId: $o }) {
     organization { id status statusError } } }";
@@ -274,8 +270,7 @@ const ALL_TEN: [&str; 10] = [
 ];
 
 async fn rediscover(app: &TestApp, token: &str, org: &str) -> Value {
-    let (_, body) = app.gql(token, REDISCOVER, json!({ "o": org })).await;
-    body
+    crate::discovery::rediscover(app, token, org).await
 }
 
 fn tally(body: &Value) -> (Option<i64>, Option<i64>) {

@@ -7,7 +7,6 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::github::AccessToken;
 use crate::graphql::errors::{ApiError, ApiResult};
 use crate::secrets::SecretBox;
 
@@ -39,15 +38,6 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    pub fn github(installation_id: i64, token: &AccessToken) -> Self {
-        Credentials {
-            installation_id,
-            token: Some(token.token.clone()),
-            expires_at: Some(token.expires_at),
-            refresh_token: None,
-        }
-    }
-
     pub fn gitlab(tokens: &super::gitlab::Tokens, now: DateTime<Utc>) -> Self {
         Credentials {
             installation_id: 0,

@@ -32,7 +32,9 @@ pub struct Applied {
 }
 
 /// Writes a connected organization (a new row, or a disconnected/failed one connected again)
-/// and `code.org.connected`, which goes before the `code.repo.discovered` events it announces.
+/// and, when it is `connected` already (its repositories listed), `code.org.connected`, which
+/// goes before the `code.repo.discovered` events it announces. A `connecting` one is announced
+/// by its first discovery.
 pub async fn connect(
     txn: &DatabaseTransaction,
     org: organizations::Model,
@@ -47,6 +49,14 @@ pub async fn connect(
             .exec_with_returning(txn)
             .await?
     };
+    if org.status == OrgStatus::Connected {
+        announce(txn, &org).await?;
+    }
+    Ok(org)
+}
+
+/// `code.org.connected` with the organization's repository count.
+pub async fn announce(txn: &DatabaseTransaction, org: &organizations::Model) -> ApiResult<()> {
     let event = OrgConnected {
         org_id: org.id,
         provider: provider_name(org.provider).into(),
@@ -54,7 +64,7 @@ pub async fn connect(
         repo_count: org.repo_count as i64,
     };
     bus::enqueue(txn, org.tenant_id, &event).await?;
-    Ok(org)
+    Ok(())
 }
 
 /// The organization after a successful listing: connected, error cleared, counts and details
@@ -69,6 +79,7 @@ pub async fn refresh_org(
     let mut row = organizations::ActiveModel {
         status: Set(OrgStatus::Connected),
         status_error: Set(None),
+        status_error_code: Set(None),
         next_retry_at: Set(None),
         repo_count: Set(repo_count as i32),
         last_discovered_at: Set(Some(now)),

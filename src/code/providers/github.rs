@@ -19,7 +19,7 @@ use crate::integrations::status::Integration;
 const MAX_PAGES: usize = 100;
 const API_VERSION: &str = "2022-11-28";
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Clone)]
 pub struct Account {
     pub login: String,
     pub id: i64,
@@ -27,7 +27,7 @@ pub struct Account {
     pub kind: String,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize, Debug, Clone)]
 pub struct Installation {
     pub id: i64,
     pub account: Account,
@@ -130,7 +130,11 @@ impl Github {
         Github { upstream }
     }
 
-    fn base(&self) -> &str {
+    pub(super) fn upstream(&self) -> &UpstreamClient {
+        &self.upstream
+    }
+
+    pub(super) fn base(&self) -> &str {
         &self.upstream.config().github_api_url
     }
 
@@ -240,11 +244,25 @@ impl Github {
 
     /// Follows `Link: rel="next"` from `url`, on the configured host only (the token never goes
     /// anywhere else), up to `MAX_PAGES`.
-    async fn pages<T: DeserializeOwned>(&self, url: String, token: &str) -> ProviderResult<Vec<T>> {
+    pub(super) async fn pages<T: DeserializeOwned>(
+        &self,
+        url: String,
+        token: &str,
+    ) -> ProviderResult<Vec<T>> {
+        self.pages_as(url, token, Call::Installation).await
+    }
+
+    /// `pages` with another credential (a user's token).
+    pub(super) async fn pages_as<T: DeserializeOwned>(
+        &self,
+        url: String,
+        token: &str,
+        call: Call,
+    ) -> ProviderResult<Vec<T>> {
         let mut out = Vec::new();
         let mut next = Some(url);
         while let Some(url) = next.take() {
-            let (page, headers) = self.json(&url, token, Call::Installation).await?;
+            let (page, headers) = self.json(&url, token, call).await?;
             out.push(page);
             next = next_link(&headers).filter(|n| n.starts_with(self.base()));
             if out.len() >= MAX_PAGES {
@@ -255,7 +273,7 @@ impl Github {
         Ok(out)
     }
 
-    async fn json<T: DeserializeOwned>(
+    pub(super) async fn json<T: DeserializeOwned>(
         &self,
         url: &str,
         bearer: &str,
@@ -308,11 +326,12 @@ fn headers(request: reqwest::RequestBuilder, bearer: &str) -> reqwest::RequestBu
         .header("X-GitHub-Api-Version", API_VERSION)
 }
 
-/// Which credential a call used: the app JWT or an installation token.
+/// Which credential a call used: the app JWT, an installation token, or a user's token.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Call {
+pub(super) enum Call {
     App,
     Installation,
+    User,
 }
 
 /// GitHub's error vocabulary: rate limits (with their reset), the installation gone, the
@@ -359,6 +378,10 @@ fn explain(
         (Call::Installation, 403) => Some(ApiError::new(
             Code::UpstreamAuthFailed,
             "the GitHub App lacks a permission this needs",
+        )),
+        (Call::User, 401 | 403) => Some(ApiError::new(
+            Code::UpstreamAuthFailed,
+            "GitHub refused the signed-in user's token: start again with connectGithubOrganization",
         )),
         _ => None,
     }

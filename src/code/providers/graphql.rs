@@ -3,18 +3,20 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::enums::Product;
 
-use super::RunOutcome;
 use crate::code::types::Organization;
 use crate::graphql::batch::Siblings;
 use crate::graphql::relay::expect_id;
 use crate::graphql::{principal, state};
 
-/// Input of `connectGithubOrganization`.
-#[derive(InputObject)]
-pub struct ConnectGithubOrganizationInput {
-    /// The id of the GitHub App's installation on the organization (GitHub sends it to the
-    /// app's setup URL as `installation_id`).
-    pub installation_id: ID,
+/// Result of `connectGithubOrganization`: where to send the admin's browser.
+#[derive(SimpleObject)]
+pub struct ConnectGithubOrganizationPayload {
+    /// The GitHub App's install page (`…/apps/<slug>/installations/new?state=…`). GitHub
+    /// returns to `/auth/github/setup`, the admin signs in to GitHub, and `/auth/github/callback`
+    /// connects the installation once the signed-in user is shown to have access to it.
+    pub installation_url: String,
+    /// When the link's `state` expires (15 minutes).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Input of `connectGitlabGroup`.
@@ -65,6 +67,8 @@ pub struct OrganizationInput {
 /// What a discovery and access audit run found.
 #[derive(SimpleObject)]
 pub struct DiscoveryResult {
+    /// When the run finished.
+    pub finished_at: chrono::DateTime<chrono::Utc>,
     /// Repositories the provider lists now.
     pub repositories: i32,
     /// Repositories seen for the first time (each announced as `code.repo.discovered`).
@@ -77,25 +81,27 @@ pub struct DiscoveryResult {
     pub resolved_access_findings: i32,
 }
 
-impl From<RunOutcome> for DiscoveryResult {
-    fn from(o: RunOutcome) -> Self {
-        DiscoveryResult {
-            repositories: o.repositories as i32,
-            new_repositories: o.new as i32,
-            missing_repositories: o.missing as i32,
-            open_access_findings: o.audit.open as i32,
-            resolved_access_findings: o.audit.resolved as i32,
-        }
+impl DiscoveryResult {
+    /// From `organizations.last_discovery` (`RunOutcome::to_json`).
+    pub fn from_json(v: &serde_json::Value) -> Option<Self> {
+        let count = |key: &str| v.get(key).and_then(|n| n.as_i64()).unwrap_or(0) as i32;
+        Some(DiscoveryResult {
+            finished_at: serde_json::from_value(v.get("finished_at")?.clone()).ok()?,
+            repositories: count("repositories"),
+            new_repositories: count("new"),
+            missing_repositories: count("missing"),
+            open_access_findings: count("open"),
+            resolved_access_findings: count("resolved"),
+        })
     }
 }
 
-/// Result of `connectGithubOrganization` and `rediscoverOrganization`.
+/// Result of `rediscoverOrganization`.
 #[derive(SimpleObject)]
-pub struct DiscoverOrganizationPayload {
-    /// The organization (status `ERROR` with `statusError` when the audit failed).
+pub struct RediscoverOrganizationPayload {
+    /// The organization, `discovering` until the queued run ends; then `lastDiscovery` (or
+    /// `status` `ERROR` with `statusError`) tells what it found.
     pub organization: Organization,
-    /// What the run found.
-    pub discovery: DiscoveryResult,
 }
 
 /// Result of `disconnectOrganization`.
@@ -117,22 +123,20 @@ pub struct ProviderMutation;
 
 #[Object]
 impl ProviderMutation {
-    /// Connects a GitHub organization through the GitHub App installation (tenant admins):
-    /// discovers its repositories, audits access, emits `code.org.connected` and one
+    /// Starts connecting a GitHub organization or account (tenant admins): returns the GitHub
+    /// App's install page. Nothing is stored until GitHub sends the browser back and the admin's
+    /// GitHub sign-in proves access to the installation; the organization is then `CONNECTING`
+    /// while its first discovery runs, which emits `code.org.connected` and one
     /// `code.repo.discovered` per repository.
     async fn connect_github_organization(
         &self,
         ctx: &Context<'_>,
-        input: ConnectGithubOrganizationInput,
-    ) -> Result<DiscoverOrganizationPayload> {
+    ) -> Result<ConnectGithubOrganizationPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let (row, outcome) = state(ctx)
-            .providers
-            .connect_github(user, input.installation_id.as_str())
-            .await?;
-        Ok(DiscoverOrganizationPayload {
-            organization: view(row),
-            discovery: outcome.into(),
+        let link = state(ctx).providers.connect_github(user).await?;
+        Ok(ConnectGithubOrganizationPayload {
+            installation_url: link.url,
+            expires_at: link.expires_at,
         })
     }
 
@@ -190,18 +194,18 @@ impl ProviderMutation {
         })
     }
 
-    /// Discovers an organization's repositories and audits access now (tenant admins).
+    /// Queues a discovery of an organization's repositories and an access audit (tenant
+    /// admins) and answers at once; one run at a time per organization.
     async fn rediscover_organization(
         &self,
         ctx: &Context<'_>,
         input: OrganizationInput,
-    ) -> Result<DiscoverOrganizationPayload> {
+    ) -> Result<RediscoverOrganizationPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
         let id = expect_id(&input.organization_id, "Organization")?;
-        let (row, outcome) = state(ctx).providers.rediscover(user, id).await?;
-        Ok(DiscoverOrganizationPayload {
+        let row = state(ctx).providers.rediscover(user, id).await?;
+        Ok(RediscoverOrganizationPayload {
             organization: view(row),
-            discovery: outcome.into(),
         })
     }
 }

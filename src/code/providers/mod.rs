@@ -16,11 +16,14 @@ pub mod connect_state;
 pub mod credentials;
 pub mod discovery;
 pub mod github;
+pub mod github_flow;
+pub mod github_user;
 pub mod gitlab;
 pub mod gitlab_audit;
 pub mod gitlab_flow;
 pub mod graphql;
 pub mod oauth;
+pub mod queued;
 pub mod task;
 pub mod wire;
 
@@ -44,7 +47,7 @@ use github::{Github, OrgInfo, Repo};
 use gitlab::Gitlab;
 use wire::ProviderError;
 
-pub use task::{GitlabRevocation, register};
+pub use task::{GitlabRevocation, OrganizationDiscovery, register};
 
 /// Tries of a disconnected GitLab group's revocation while GitLab is unavailable (with the
 /// default first wait of a minute, the last is ≈ 2 hours after the disconnect).
@@ -57,6 +60,9 @@ pub const RETRY_UNAVAILABLE_MINUTES: i64 = 15;
 /// Retry delay after the installation or the app was refused (an admin must act; we still look).
 pub const RETRY_AUTH_FAILED_HOURS: i64 = 6;
 
+/// A queued discovery not finished after this long is taken for lost: it may be queued again.
+pub const QUEUED_STALE_MINUTES: i64 = 60;
+
 /// What one discovery (and audit) run found.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RunOutcome {
@@ -64,6 +70,20 @@ pub struct RunOutcome {
     pub new: usize,
     pub missing: usize,
     pub audit: audit::Tally,
+}
+
+impl RunOutcome {
+    /// As `organizations.last_discovery` keeps it.
+    pub fn to_json(self, finished_at: DateTime<Utc>) -> serde_json::Value {
+        serde_json::json!({
+            "repositories": self.repositories,
+            "new": self.new,
+            "missing": self.missing,
+            "open": self.audit.open,
+            "resolved": self.audit.resolved,
+            "finished_at": finished_at,
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -116,109 +136,6 @@ impl ProviderService {
         }
     }
 
-    /// `connectGithubOrganization`: reads the installation, discovers its repositories and
-    /// writes the organization, its repositories and the events in one transaction; then audits.
-    pub async fn connect_github(
-        &self,
-        user: &User,
-        installation: &str,
-    ) -> ApiResult<(organizations::Model, RunOutcome)> {
-        admin_of_code(user)?;
-        let installation_id: i64 = installation
-            .trim()
-            .parse()
-            .ok()
-            .filter(|id| *id > 0)
-            .ok_or_else(|| {
-                ApiError::bad_input("installationId must be a GitHub installation id")
-            })?;
-        let found = self
-            .github
-            .installation(installation_id)
-            .await
-            .map_err(|e| e.error)?;
-        let login = found.account.login.clone();
-        let existing = organizations::Entity::find()
-            .filter(organizations::Column::TenantId.eq(user.tenant_id))
-            .filter(organizations::Column::Provider.eq(Provider::Github))
-            .filter(organizations::Column::Login.eq(&login))
-            .one(&self.db)
-            .await?;
-        if existing
-            .as_ref()
-            .is_some_and(|o| o.status == OrgStatus::Connected)
-        {
-            return Err(ApiError::new(
-                Code::Conflict,
-                format!("the GitHub organization {login} is already connected"),
-            ));
-        }
-        let minted = self
-            .github
-            .mint_token(installation_id)
-            .await
-            .map_err(|e| e.error)?;
-        let is_org = found.account.kind != "User";
-        let info = if is_org {
-            Some(
-                self.github
-                    .org(&minted.token, &login)
-                    .await
-                    .map_err(|e| e.error)?,
-            )
-        } else {
-            None
-        };
-        let repos = self
-            .github
-            .repositories(&minted.token)
-            .await
-            .map_err(|e| e.error)?;
-        let sealed = Credentials::github(installation_id, &minted).seal(&self.secrets);
-        let now = Utc::now();
-        let org = organizations::Model {
-            id: existing.as_ref().map_or_else(Uuid::now_v7, |o| o.id),
-            tenant_id: user.tenant_id,
-            client_id: existing.as_ref().and_then(|o| o.client_id),
-            provider: Provider::Github,
-            name: info
-                .as_ref()
-                .and_then(|i| i.name.clone())
-                .unwrap_or_else(|| login.clone()),
-            login: info.as_ref().map_or(login, |i| i.login.clone()),
-            external_id: Some(found.account.id.to_string()),
-            status: OrgStatus::Connected,
-            status_error: None,
-            base_permission: info.and_then(|i| i.default_repository_permission),
-            credentials_encrypted: Some(sealed),
-            repo_count: repos.len() as i32,
-            connected_at: Some(now),
-            last_discovered_at: Some(now),
-            next_retry_at: None,
-            created_at: existing.as_ref().map_or(now, |o| o.created_at),
-            updated_at: now,
-        };
-        let txn = crate::db::begin_write(&self.db).await?;
-        let org = discovery::connect(&txn, org, existing.is_some()).await?;
-        let found = discovery::apply(&txn, &org, &repos, now).await?;
-        txn.commit().await?;
-        self.bus_wake.notify_one();
-        let mut outcome = RunOutcome {
-            repositories: repos.len(),
-            new: found.new,
-            missing: found.missing,
-            ..Default::default()
-        };
-        let org = match self.audit(&org, &minted.token).await {
-            Ok(tally) => {
-                outcome.audit = tally;
-                org
-            }
-            Err(error) => self.record_failure(&org, &error).await?,
-        };
-        Ok((org, outcome))
-    }
-
     /// `disconnectOrganization`: forgets the credentials and stops discovery; repositories and
     /// findings stay. A second disconnect changes nothing and emits nothing.
     pub async fn disconnect(&self, user: &User, id: Uuid) -> ApiResult<organizations::Model> {
@@ -237,6 +154,7 @@ impl ProviderService {
             id: Set(org.id),
             status: Set(OrgStatus::Disconnected),
             status_error: Set(None),
+            status_error_code: Set(None),
             credentials_encrypted: Set(None),
             next_retry_at: Set(None),
             updated_at: Set(Utc::now()),
@@ -317,28 +235,13 @@ impl ProviderService {
         self.queue.push_after(again, Some(&key), wait).await
     }
 
-    /// `rediscoverOrganization`: discovery and audit now. A provider failure is recorded on the
-    /// organization (error state, retry time) and returned.
-    pub async fn rediscover(
-        &self,
-        user: &User,
-        id: Uuid,
-    ) -> ApiResult<(organizations::Model, RunOutcome)> {
-        admin_of_code(user)?;
-        let org = organizations::Entity::find_by_id(id)
-            .filter(organizations::Column::TenantId.eq(user.tenant_id))
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| ApiError::not_found("organization"))?;
-        self.run(&org).await
-    }
-
     /// The timer: every organization that is due (connected and not discovered for
     /// `REDISCOVER_AFTER_HOURS`, or in error with its retry time passed). Returns how many ran
     /// and how many failed; failures are recorded on the organizations.
     pub async fn tick(&self, now: DateTime<Utc>) -> ApiResult<(usize, usize)> {
         use organizations::Column as C;
         let stale = now - TimeDelta::hours(REDISCOVER_AFTER_HOURS);
+        let queued_stale = now - TimeDelta::minutes(QUEUED_STALE_MINUTES);
         let due = organizations::Entity::find()
             .filter(C::Provider.is_in([Provider::Github, Provider::Gitlab, Provider::AzureDevops]))
             .filter(C::CredentialsEncrypted.is_not_null())
@@ -354,6 +257,17 @@ impl ProviderService {
                             ),
                     )
                     .add(
+                        // A first discovery whose task was lost.
+                        Condition::all()
+                            .add(C::Status.eq(OrgStatus::Connecting))
+                            .add(
+                                Condition::any().add(C::DiscoveryQueuedAt.is_null()).add(
+                                    C::DiscoveryQueuedAt
+                                        .lte(now - TimeDelta::minutes(QUEUED_STALE_MINUTES)),
+                                ),
+                            ),
+                    )
+                    .add(
                         Condition::all().add(C::Status.eq(OrgStatus::Error)).add(
                             Condition::any()
                                 .add(C::NextRetryAt.is_null())
@@ -365,10 +279,17 @@ impl ProviderService {
             .await?;
         let mut failed = 0;
         for org in &due {
-            if let Err(error) = self.run(org).await {
-                failed += 1;
-                tracing::warn!(org = %org.id, code = error.code().as_str(), message = error.message(), "rediscovery failed");
-            }
+            let outcome = match self.run(org).await {
+                Ok((_, outcome)) => Some(outcome),
+                Err(error) => {
+                    failed += 1;
+                    tracing::warn!(org = %org.id, code = error.code().as_str(), message = error.message(), "rediscovery failed");
+                    None
+                }
+            };
+            // A lost task's mark goes with it; a live one is left to its task.
+            let lost = org.discovery_queued_at.is_some_and(|at| at <= queued_stale);
+            self.record_run(org.id, outcome, lost).await?;
         }
         Ok((due.len(), failed))
     }
@@ -443,6 +364,11 @@ impl ProviderService {
             )
             .into());
         };
+        if org.last_discovered_at.is_none() {
+            // The first listing of a (re)connected organization announces it, before its
+            // repositories.
+            discovery::announce(&txn, &current).await?;
+        }
         let found = discovery::apply(&txn, &current, repos, now).await?;
         txn.commit().await.map_err(ApiError::from)?;
         self.bus_wake.notify_one();
@@ -511,6 +437,7 @@ impl ProviderService {
         let mut row = organizations::ActiveModel {
             status: Set(OrgStatus::Error),
             status_error: Set(Some(error.message().to_string())),
+            status_error_code: Set(Some(error.code().as_str().to_string())),
             next_retry_at: Set(Some(retry_at)),
             updated_at: Set(now),
             ..Default::default()

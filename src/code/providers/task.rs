@@ -1,5 +1,5 @@
-//! Timer `repository-rediscovery`: every tick discovers (and audits) the organizations that are
-//! due — connected ones not discovered for `REDISCOVER_AFTER_HOURS`, failed ones whose retry
+//! The queued discovery of one organization (a connect, `rediscoverOrganization`), and timer
+//! `repository-rediscovery`: every tick discovers (and audits) the organizations that are due — connected ones not discovered for `REDISCOVER_AFTER_HOURS`, failed ones whose retry
 //! time has passed. Idempotent per tick: a second run of the same tick finds nothing due.
 
 use chrono::{DateTime, Utc};
@@ -36,10 +36,31 @@ impl QueueTask for GitlabRevocation {
     const MAX_ATTEMPTS: usize = 3;
 }
 
+/// One organization's discovery and audit, queued by a connect or `rediscoverOrganization`.
+#[derive(Serialize, Deserialize)]
+pub struct OrganizationDiscovery {
+    pub org_id: Uuid,
+}
+
+impl QueueTask for OrganizationDiscovery {
+    const NAME: &'static str = "organization-discovery";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
 pub fn register(runner: jobs::Runner, providers: &ProviderService) -> anyhow::Result<jobs::Runner> {
     let for_revocation = providers.clone();
+    let for_discovery = providers.clone();
     let providers = providers.clone();
     runner
+        .task(move |task: OrganizationDiscovery| {
+            let providers = for_discovery.clone();
+            async move {
+                providers
+                    .discover_queued(task)
+                    .await
+                    .map_err(|e| jobs::BoxDynError::from(e.into_anyhow()))
+            }
+        })
         .task(move |task: GitlabRevocation| {
             let providers = for_revocation.clone();
             async move {

@@ -2,7 +2,11 @@
 //! the installation, `access_tokens` (201, `expires_at`), `installation/repositories` pages with
 //! `Link` headers, the organization, members / outside collaborators, repository collaborators,
 //! teams and commits. App endpoints check the app JWT (RS256 signature with the test key's public
-//! half, `iss` the App ID, at most 10 minutes); the rest check the installation token.
+//! half, `iss` the App ID, at most 10 minutes); the rest check the installation token. The web
+//! side a browser sees: the App's install page (back to the setup URL with `installation_id`),
+//! OAuth `authorize` (a signed-in user consents at once) and `access_token` (client, code,
+//! PKCE verifier and redirect URI checked; refusals as GitHub gives them, 200 with `error`), and
+//! `/user/installations` for the user's token.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -16,6 +20,9 @@ pub const APP_ID: &str = "3034314";
 pub const INSTALLATION: i64 = 51_234_567;
 pub const ORG: &str = "acme";
 pub const ORG_ID: i64 = 9_001;
+pub const SLUG: &str = "the-one-code";
+pub const CLIENT_ID: &str = "Iv23liTESTCLIENT";
+pub const CLIENT_SECRET: &str = "test-client-secret";
 pub const PRIVATE_KEY: &str = include_str!("../fixtures/github-app-test.pem");
 const PUBLIC_KEY: &str = include_str!("../fixtures/github-app-test.pub.pem");
 
@@ -46,6 +53,24 @@ pub struct State {
     pub teams: HashMap<String, Vec<(String, String)>>,
     /// Login → date of their latest commit.
     pub commits: HashMap<String, DateTime<Utc>>,
+    /// The installation's account: its login, id and `type` (`Organization`, `User`,
+    /// `Enterprise`).
+    pub account: (String, i64, String),
+    /// The gateway's setup URL, as configured in the App's settings.
+    pub setup_url: String,
+    /// The installation id the install page sends back to the setup URL.
+    pub installed: i64,
+    /// Installations the signed-in GitHub user can access (`/user/installations`).
+    pub user_installations: Vec<i64>,
+    /// The token endpoint refuses every code with this `error` (HTTP 200, as GitHub does).
+    pub oauth_error: Option<String>,
+    /// Issued sign-in codes → (PKCE challenge, redirect URI).
+    pub codes: HashMap<String, (String, String)>,
+    pub user_tokens: Vec<String>,
+    /// `/user/installations` refuses every user token (401).
+    pub refuse_user_tokens: bool,
+    /// Every repositories page takes this long (a large organization).
+    pub slow_pages: Option<std::time::Duration>,
 }
 
 pub type Shared = Arc<Mutex<State>>;
@@ -104,6 +129,15 @@ pub async fn start() -> (MockServer, Shared) {
         all: HashMap::new(),
         teams: HashMap::new(),
         commits: HashMap::new(),
+        account: (ORG.into(), ORG_ID, "Organization".into()),
+        setup_url: String::new(),
+        installed: INSTALLATION,
+        user_installations: vec![INSTALLATION],
+        oauth_error: None,
+        codes: HashMap::new(),
+        user_tokens: vec![],
+        refuse_user_tokens: false,
+        slow_pages: None,
     }));
     Mock::given(any())
         .respond_with(Fake(state.clone()))
@@ -165,11 +199,107 @@ fn user(login: &str, role: Option<&str>) -> Value {
     v
 }
 
+fn redirect(to: String) -> ResponseTemplate {
+    ResponseTemplate::new(302).insert_header("location", to)
+}
+
+/// The web side and the user's API: install page, OAuth, `/user/installations`.
+fn web(
+    s: &mut State,
+    request: &Request,
+    query: &HashMap<String, String>,
+) -> Option<ResponseTemplate> {
+    let path = request.url.path();
+    let arg = |k: &str| query.get(k).cloned().unwrap_or_default();
+    if path == format!("/apps/{SLUG}/installations/new") {
+        let mut to = url::Url::parse(&s.setup_url).unwrap();
+        to.query_pairs_mut()
+            .append_pair("installation_id", &s.installed.to_string())
+            .append_pair("setup_action", "install")
+            .append_pair("state", &arg("state"));
+        return Some(redirect(to.into()));
+    }
+    if path == "/login/oauth/authorize" {
+        if arg("client_id") != CLIENT_ID || arg("code_challenge_method") != "S256" {
+            return Some(ResponseTemplate::new(400));
+        }
+        let code = format!("ghcode{}", s.codes.len() + 1);
+        s.codes
+            .insert(code.clone(), (arg("code_challenge"), arg("redirect_uri")));
+        let mut to = url::Url::parse(&arg("redirect_uri")).unwrap();
+        to.query_pairs_mut()
+            .append_pair("code", &code)
+            .append_pair("state", &arg("state"));
+        return Some(redirect(to.into()));
+    }
+    if path == "/login/oauth/access_token" {
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&request.body)
+            .into_owned()
+            .collect();
+        let field = |k: &str| form.get(k).cloned().unwrap_or_default();
+        let refuse = |error: &str| {
+            ResponseTemplate::new(200).set_body_json(json!({ "error": error,
+                "error_description": "refused", "error_uri": "https://docs.github.com" }))
+        };
+        if field("client_id") != CLIENT_ID || field("client_secret") != CLIENT_SECRET {
+            return Some(refuse("incorrect_client_credentials"));
+        }
+        if let Some(error) = &s.oauth_error {
+            return Some(refuse(error));
+        }
+        let Some((challenge, redirect_uri)) = s.codes.remove(&field("code")) else {
+            return Some(refuse("bad_verification_code"));
+        };
+        use base64::Engine;
+        use sha2::Digest;
+        let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(sha2::Sha256::digest(field("code_verifier").as_bytes()));
+        if computed != challenge || redirect_uri != field("redirect_uri") {
+            return Some(refuse("bad_verification_code"));
+        }
+        let token = format!("ghu_user{}", s.user_tokens.len() + 1);
+        s.user_tokens.push(token.clone());
+        return Some(ResponseTemplate::new(200).set_body_json(json!({
+            "access_token": token, "token_type": "bearer", "scope": "",
+            "expires_in": 28800, "refresh_token": "ghr_x", "refresh_token_expires_in": 15_811_200,
+        })));
+    }
+    if path == "/user/installations" {
+        if s.refuse_user_tokens || !bearer(request).is_some_and(|t| s.user_tokens.contains(&t)) {
+            return Some(unauthorized());
+        }
+        let list: Vec<Value> = s
+            .user_installations
+            .iter()
+            .map(|id| installation(s, *id))
+            .collect();
+        return Some(ResponseTemplate::new(200).set_body_json(json!({
+            "total_count": list.len(), "installations": list })));
+    }
+    None
+}
+
+fn installation(s: &State, id: i64) -> Value {
+    let (login, account_id, kind) = &s.account;
+    json!({
+        "id": id,
+        "account": { "login": login, "id": account_id, "type": kind },
+        "repository_selection": "all",
+        "app_id": APP_ID.parse::<i64>().unwrap(),
+        "app_slug": SLUG,
+        "target_type": kind,
+        "permissions": { "metadata": "read", "members": "read", "administration": "read" },
+    })
+}
+
 impl Respond for Fake {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let mut s = self.0.lock().unwrap();
         let path = request.url.path().to_string();
         let query: HashMap<String, String> = request.url.query_pairs().into_owned().collect();
+        if let Some(answer) = web(&mut s, request, &query) {
+            return answer;
+        }
         let app_path = format!("/app/installations/{INSTALLATION}");
         if path.starts_with("/app/") {
             if !app_jwt_ok(request) {
@@ -179,14 +309,7 @@ impl Respond for Fake {
                 return not_found();
             }
             if path == app_path {
-                return ResponseTemplate::new(200).set_body_json(json!({
-                    "id": INSTALLATION,
-                    "account": { "login": ORG, "id": ORG_ID, "type": "Organization" },
-                    "repository_selection": "all",
-                    "app_id": APP_ID.parse::<i64>().unwrap(),
-                    "target_type": "Organization",
-                    "permissions": { "metadata": "read", "members": "read", "administration": "read" },
-                }));
+                return ResponseTemplate::new(200).set_body_json(installation(&s, INSTALLATION));
             }
             if path == format!("{app_path}/access_tokens") && request.method.as_str() == "POST" {
                 let token = format!("ghs_fake{:02}TOKENVALUE", s.minted.len() + 1);
@@ -250,6 +373,9 @@ impl Respond for Fake {
             }));
             if !links.is_empty() {
                 response = response.insert_header("link", links.join(", "));
+            }
+            if let Some(delay) = s.slow_pages {
+                response = response.set_delay(delay);
             }
             return response
                 .insert_header("x-ratelimit-limit", "5000")
