@@ -55,7 +55,7 @@ pub fn admin_pg_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn pg_url_for(db: &str) -> String {
+pub fn pg_url_for(db: &str) -> String {
     let admin = admin_pg_url();
     let base = admin
         .rsplit_once('/')
@@ -64,7 +64,7 @@ fn pg_url_for(db: &str) -> String {
     format!("{base}/{db}")
 }
 
-async fn create_pg_database() -> String {
+pub async fn create_pg_database() -> String {
     use sea_orm::{ConnectionTrait, Database};
     let name = format!("gw_test_{}", Uuid::new_v4().simple());
     let admin = Database::connect(admin_pg_url())

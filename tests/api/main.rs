@@ -18,6 +18,7 @@ mod integrations_read;
 mod jobs;
 mod limits;
 mod migrate_read;
+mod migrations;
 mod notifications;
 mod observability;
 mod ordering;
