@@ -573,6 +573,18 @@ both!(
         assert!(org["nextRetryAt"].is_string());
         assert_eq!(known_repos(&app).await.len(), 3);
         assert_eq!(org_row(&app).await.repo_count, 3);
+
+        // The App is installed again: connecting mends the organization in error (same row).
+        fake.lock().unwrap().revoked = false;
+        let done = connect(&app, &token).await;
+        assert_eq!(
+            (
+                done["organization"]["id"].as_str(),
+                done["organization"]["status"].as_str()
+            ),
+            (Some(org_id.as_str()), Some("CONNECTED")),
+            "{done}"
+        );
     }
 );
 

@@ -214,7 +214,10 @@ impl ProviderService {
             return Err(ApiError::new(Code::Conflict, HELD_ELSEWHERE));
         }
         let existing = holders.iter().find(|o| o.tenant_id == state.tenant);
-        if existing.is_some_and(|o| live(&o)) {
+        // One in error may be connected again (a reinstalled App, say): that mends it.
+        if existing
+            .is_some_and(|o| matches!(o.status, OrgStatus::Connected | OrgStatus::Connecting))
+        {
             return Err(ApiError::new(
                 Code::Conflict,
                 format!("the GitHub account {} is already connected", account.login),
