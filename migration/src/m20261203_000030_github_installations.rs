@@ -28,30 +28,21 @@ const UNIQUE: &str = "CREATE UNIQUE INDEX uq_organizations_github_account \
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         // One column per statement: SQLite's ALTER TABLE adds one at a time.
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Organizations::Table)
-                    .add_column(timestamp_with_time_zone_null(Added::DiscoveryQueuedAt))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Organizations::Table)
-                    .add_column(json_binary_null(Added::LastDiscovery))
-                    .to_owned(),
-            )
-            .await?;
-        manager
-            .alter_table(
-                Table::alter()
-                    .table(Organizations::Table)
-                    .add_column(string_len_null(Added::StatusErrorCode, 32))
-                    .to_owned(),
-            )
-            .await?;
+        let columns = [
+            timestamp_with_time_zone_null(Added::DiscoveryQueuedAt),
+            json_binary_null(Added::LastDiscovery),
+            string_len_null(Added::StatusErrorCode, 32),
+        ];
+        for column in columns {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(Organizations::Table)
+                        .add_column(column)
+                        .to_owned(),
+                )
+                .await?;
+        }
         let db = manager.get_connection();
         db.execute_unprepared(UNPROVEN).await?;
         db.execute_unprepared(UNIQUE).await?;
