@@ -61,8 +61,24 @@ pub fn init() -> anyhow::Result<Guard> {
         .with(log_layer(json, std::io::stdout))
         .with(trace_layer)
         .try_init()?;
+    std::panic::set_hook(Box::new(log_panic));
     if let Some(traces) = &traces {
         tracing::info!(endpoint = %traces.endpoint(), "exporting traces over OTLP");
     }
     Ok(Guard { traces })
+}
+
+/// Logs a panic with its location. A formatted message is withheld: it may quote what a client
+/// sent (a slice panic prints the string it sliced, a token say); a literal one is kept.
+fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
+    let location = info
+        .location()
+        .map(|l| format!("{}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    let message = info
+        .payload()
+        .downcast_ref::<&'static str>()
+        .copied()
+        .unwrap_or("(message withheld)");
+    tracing::error!(location, message, "panic");
 }
