@@ -101,6 +101,8 @@ pub async fn serve(
             stop_rx.clone(),
         ));
     }
+    // No more connections: the ones waiting in the backlog are refused, not left hanging.
+    drop(listener);
     drop(stop_rx);
     let _ = stop_tx.send(true);
     stop_tx.closed().await;
@@ -114,9 +116,13 @@ async fn connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let probe_only = matches!(slot, Slot::Probe(_));
-    let header_timeout = match probe_only {
-        true => PROBE_HEADER_TIMEOUT.min(limits.header_timeout),
-        false => limits.header_timeout,
+    // A reserve slot is for a probe that asks at once: silence or a slow head loses it soon.
+    let (header_timeout, idle_timeout) = match probe_only {
+        true => (
+            PROBE_HEADER_TIMEOUT.min(limits.header_timeout),
+            PROBE_HEADER_TIMEOUT.min(limits.idle_timeout),
+        ),
+        false => (limits.header_timeout, limits.idle_timeout),
     };
     let activity = Activity::new();
     // The slot lives in the stream: an upgraded WebSocket keeps it until it closes.
@@ -139,11 +145,11 @@ async fn connection(
     // hyper counts from when it starts waiting for a head (idle time included): a backstop only.
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(limits.idle_timeout + header_timeout)
+        .header_read_timeout(idle_timeout + header_timeout)
         .keep_alive(!probe_only);
     let conn = builder.serve_connection(io, service).with_upgrades();
     tokio::pin!(conn);
-    let mut watchdog = tokio::time::interval(tick(header_timeout, limits.idle_timeout));
+    let mut watchdog = tokio::time::interval(tick(header_timeout, idle_timeout));
     let mut stopping = false;
     loop {
         tokio::select! {
@@ -153,7 +159,7 @@ async fn connection(
                 conn.as_mut().graceful_shutdown();
             }
             _ = watchdog.tick() => {
-                if activity.expired(header_timeout, limits.idle_timeout) {
+                if activity.expired(header_timeout, idle_timeout) {
                     // Dropping the connection closes the socket (an upgrade has ended the loop).
                     break;
                 }
