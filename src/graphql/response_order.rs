@@ -101,10 +101,10 @@ impl<'a> Collector<'a> {
                     _ => None,
                 }
             });
-            match (directive.node.name.node.as_str(), condition) {
-                ("skip", Some(true)) | ("include", Some(false)) => false,
-                _ => true,
-            }
+            !matches!(
+                (directive.node.name.node.as_str(), condition),
+                ("skip", Some(true)) | ("include", Some(false))
+            )
         })
     }
 

@@ -75,10 +75,27 @@ fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
         .location()
         .map(|l| format!("{}:{}", l.file(), l.line()))
         .unwrap_or_default();
-    let message = info
-        .payload()
+    tracing::error!(location, message = panic_message(info.payload()), "panic");
+}
+
+/// A literal panic message (`panic!("…")`, `expect("…")` on an `Option`), or nothing.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &'static str {
+    payload
         .downcast_ref::<&'static str>()
         .copied()
-        .unwrap_or("(message withheld)");
-    tracing::error!(location, message, "panic");
+        .unwrap_or("(message withheld)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::panic_message;
+
+    #[test]
+    fn formatted_panic_messages_are_withheld() {
+        let token = "Beare\u{20ac} secret";
+        let sliced = std::panic::catch_unwind(|| token[..6].len()).unwrap_err();
+        assert_eq!(panic_message(&*sliced), "(message withheld)");
+        let literal = std::panic::catch_unwind(|| panic!("a literal")).unwrap_err();
+        assert_eq!(panic_message(&*literal), "a literal");
+    }
 }
