@@ -228,14 +228,19 @@ impl Server {
         ));
         let app = crate::http::router(self.state.clone());
         let mut http_stop = stop_rx.clone();
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|stop| *stop).await;
-        });
+        let served = crate::http::serve::serve(
+            self.listener,
+            app,
+            self.state.config.connections.clone(),
+            async move {
+                let _ = http_stop.wait_for(|stop| *stop).await;
+            },
+        );
         tokio::spawn(async move {
             shutdown.await;
             let _ = stop_tx.send(true);
         });
-        served.await.context("serving HTTP")?;
+        served.await;
         if let Some(listener) = live_listener {
             listener.abort();
         }

@@ -23,6 +23,8 @@ pub struct Config {
     pub encryption_key: [u8; 32],
     pub graphql: GraphqlLimits,
     pub subscriptions: SubscriptionLimits,
+    /// `HTTP_MAX_CONNECTIONS`, `HTTP_HEADER_TIMEOUT_MS`, `HTTP_IDLE_TIMEOUT_MS`.
+    pub connections: crate::http::serve::ConnectionLimits,
     /// `PERSISTED_OPERATIONS`: automatic (default), allowlist or off.
     pub persisted_operations: crate::graphql::persisted::Mode,
     pub integrations: IntegrationsConfig,
@@ -50,6 +52,8 @@ pub struct GraphqlLimits {
     pub max_complexity: usize,
     pub max_aliases: usize,
     pub max_root_fields: usize,
+    /// `GRAPHQL_MAX_DIRECTIVES`: directives in one document (`@include`, `@skip`, …).
+    pub max_directives: usize,
     pub max_document_bytes: usize,
     pub max_body_bytes: usize,
     pub timeout_ms: u64,
@@ -67,6 +71,7 @@ impl Default for GraphqlLimits {
             max_complexity: 20_000,
             max_aliases: 30,
             max_root_fields: 20,
+            max_directives: 50,
             max_document_bytes: 32 * 1024,
             max_body_bytes: 256 * 1024,
             timeout_ms: 15_000,
@@ -468,6 +473,7 @@ impl Config {
             max_complexity: parse_var("GRAPHQL_MAX_COMPLEXITY", defaults.max_complexity)?,
             max_aliases: parse_var("GRAPHQL_MAX_ALIASES", defaults.max_aliases)?,
             max_root_fields: parse_var("GRAPHQL_MAX_ROOT_FIELDS", defaults.max_root_fields)?,
+            max_directives: parse_var("GRAPHQL_MAX_DIRECTIVES", defaults.max_directives)?,
             max_document_bytes: parse_var(
                 "GRAPHQL_MAX_DOCUMENT_BYTES",
                 defaults.max_document_bytes,
@@ -490,8 +496,25 @@ impl Config {
                 })
                 .unwrap_or_default(),
         };
+        let connection_defaults = crate::http::serve::ConnectionLimits::default();
+        let connections = crate::http::serve::ConnectionLimits {
+            max_connections: parse_var(
+                "HTTP_MAX_CONNECTIONS",
+                connection_defaults.max_connections,
+            )?
+            .max(1),
+            header_timeout: std::time::Duration::from_millis(parse_var(
+                "HTTP_HEADER_TIMEOUT_MS",
+                connection_defaults.header_timeout.as_millis() as u64,
+            )?),
+            idle_timeout: std::time::Duration::from_millis(parse_var(
+                "HTTP_IDLE_TIMEOUT_MS",
+                connection_defaults.idle_timeout.as_millis() as u64,
+            )?),
+        };
         Ok(Config {
             database_url,
+            connections,
             data_dir,
             bind_addr,
             public_url,

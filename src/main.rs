@@ -1,5 +1,7 @@
 //! The `stack-gateway` command line.
 
+use std::io::IsTerminal;
+
 use clap::{Parser, Subcommand};
 use stack_gateway::auth::claims::{MintRequest, mint};
 use stack_gateway::config::Config;
@@ -81,6 +83,18 @@ fn dev_link(config: &Config, token: &str) -> String {
         "{}/auth/sso?token={token}",
         config.public_url.trim_end_matches('/')
     )
+}
+
+/// What `serve` prints about signing in: the link itself only when a person is reading.
+fn dev_sign_in(terminal: bool, link: impl FnOnce() -> String) -> Vec<String> {
+    if terminal {
+        vec![
+            format!("sign in (valid one hour, once): {}", link()),
+            "another link any time: stack-gateway token --print-link".into(),
+        ]
+    } else {
+        vec!["sign in with a link from: stack-gateway token --print-link".into()]
+    }
 }
 
 #[tokio::main]
@@ -196,11 +210,12 @@ async fn main() -> anyhow::Result<()> {
                     ttl_seconds: 3600,
                     session_seconds: 8 * 3600,
                 };
-                println!(
-                    "sign in (valid one hour, once): {}",
+                // A live admin link only on a terminal: piped output ends up in log files.
+                for line in dev_sign_in(std::io::stdout().is_terminal(), || {
                     dev_link(&config, &mint(&config.sso, &request))
-                );
-                println!("another link any time: stack-gateway token --print-link");
+                }) {
+                    println!("{line}");
+                }
             }
             server
                 .run(async {
@@ -210,4 +225,18 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dev_sign_in;
+
+    #[test]
+    fn the_sign_in_link_is_printed_only_on_a_terminal() {
+        let piped = dev_sign_in(false, || panic!("no token is minted for a pipe"));
+        assert!(piped.iter().all(|l| !l.contains("token=")), "{piped:?}");
+        assert!(piped[0].contains("stack-gateway token --print-link"));
+        let shown = dev_sign_in(true, || "http://x/auth/sso?token=abc".into());
+        assert!(shown[0].contains("token=abc"));
+    }
 }

@@ -163,3 +163,88 @@ pub fn mint(config: &SsoConfig, req: &MintRequest) -> String {
     )
     .expect("HS256 signing with an in-memory key cannot fail")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn config() -> SsoConfig {
+        SsoConfig {
+            secret: b"a-test-secret-that-is-at-least-32-bytes".to_vec(),
+            issuer: "the-one-hub".into(),
+            audience: "stack-gateway".into(),
+        }
+    }
+
+    fn signed(claims: &serde_json::Value) -> String {
+        let key = EncodingKey::from_secret(&config().secret);
+        encode(&Header::new(Algorithm::HS256), claims, &key).expect("signs")
+    }
+
+    /// Any JSON value a claim could hold, a few levels deep.
+    fn value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            any::<String>().prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                proptest::collection::hash_map(".{0,8}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_refused_without_panic(token in any::<String>()) {
+            prop_assert!(verify(&config(), &token).is_err());
+        }
+
+        #[test]
+        fn token_shaped_text_is_refused_without_panic(
+            token in "[A-Za-z0-9_=-]{0,40}\\.[A-Za-z0-9_=-]{0,80}\\.[A-Za-z0-9_=-]{0,44}"
+        ) {
+            prop_assert!(verify(&config(), &token).is_err());
+        }
+
+        /// Signed with the right key, so every claim check runs on hostile values.
+        #[test]
+        fn signed_hostile_claims_never_panic(
+            values in proptest::collection::vec(value(), 14),
+            exp in any::<i64>(),
+            session_exp in any::<i64>(),
+        ) {
+            let names = ["sub", "email", "name", "tenant_id", "tenant_name", "roles", "products",
+                         "iat", "nbf", "jti", "iss", "aud", "exp", "session_exp"];
+            let mut claims: serde_json::Map<String, serde_json::Value> =
+                names.iter().map(|n| n.to_string()).zip(values).collect();
+            claims.insert("exp".into(), exp.into());
+            claims.insert("session_exp".into(), session_exp.into());
+            let _ = verify(&config(), &signed(&serde_json::Value::Object(claims)));
+        }
+
+        #[test]
+        fn signed_plausible_claims_never_panic(
+            roles in proptest::collection::vec(".{0,12}", 0..3),
+            sub in ".{0,12}",
+            iat in any::<i64>(),
+            exp in any::<i64>(),
+            session_exp in any::<i64>(),
+            nbf in any::<Option<i64>>(),
+        ) {
+            let claims = json!({
+                "sub": sub, "email": "e", "name": "n", "tenant_id": "t", "tenant_name": "T",
+                "roles": roles, "products": ["code"], "iat": iat, "nbf": nbf, "jti": "j",
+                "iss": "the-one-hub", "aud": "stack-gateway", "exp": exp, "session_exp": session_exp,
+            });
+            let _ = verify(&config(), &signed(&claims));
+        }
+    }
+}

@@ -51,10 +51,7 @@ async fn sso(state: AppState, params: SsoParams) -> Response {
                 .secure(state.config.secure_cookies())
                 .max_age(cookie::time::Duration::seconds(max_age))
                 .build();
-            let target = params
-                .redirect
-                .filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\'))
-                .unwrap_or_else(|| "/".into());
+            let target = super::redirect::safe_redirect(params.redirect.as_deref());
             let mut response = StatusCode::SEE_OTHER.into_response();
             let headers = response.headers_mut();
             headers.insert(
@@ -97,7 +94,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     response
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
@@ -107,7 +104,25 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|c| c.value().to_string())
 }
 
-fn bearer_token(headers: &HeaderMap) -> Option<String> {
+/// The `Authorization` value for a token given outside a header (the WebSocket init payload):
+/// `Bearer <token>` unless it already names the scheme. `None` for anything but printable
+/// ASCII, which no token is.
+pub fn bearer_header(given: &str) -> Option<HeaderValue> {
+    let named = given
+        .get(..7)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer "));
+    let value = if named {
+        given.to_string()
+    } else {
+        format!("Bearer {given}")
+    };
+    if !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        return None;
+    }
+    HeaderValue::from_str(&value).ok()
+}
+
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme
@@ -134,4 +149,50 @@ pub async fn principal(state: &AppState, headers: &HeaderMap) -> ApiResult<Princ
             .unwrap_or_default());
     }
     Ok(Principal::Anonymous)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_multi_byte_scheme_is_a_token_not_a_panic() {
+        let value = bearer_header("Beare\u{20ac} x");
+        assert!(value.is_none(), "non-ASCII is no token");
+        assert_eq!(bearer_header("bearer abc").unwrap(), "bearer abc");
+        assert_eq!(bearer_header("abc").unwrap(), "Bearer abc");
+    }
+
+    proptest! {
+        #[test]
+        fn init_tokens_never_panic(given in any::<String>()) {
+            if let Some(value) = bearer_header(&given) {
+                prop_assert!(value.to_str().is_ok());
+            }
+        }
+
+        #[test]
+        fn headers_never_panic(authorization in proptest::collection::vec(any::<u8>(), 0..64),
+                               cookie in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&authorization) {
+                headers.insert(AUTHORIZATION, value);
+            }
+            if let Ok(value) = HeaderValue::from_bytes(&cookie) {
+                headers.insert(COOKIE, value);
+            }
+            let _ = bearer_token(&headers);
+            let _ = session_token(&headers);
+        }
+
+        #[test]
+        fn bearer_text_never_panics(text in "(?i:bearer)?[ \t]{0,3}.{0,40}") {
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_str(&text) {
+                headers.insert(AUTHORIZATION, value);
+            }
+            let _ = bearer_token(&headers);
+        }
+    }
 }

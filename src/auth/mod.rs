@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod http;
 pub mod principal;
+pub mod redirect;
 pub mod service;
 
 pub use principal::{Agent, Principal, User};

@@ -9,6 +9,7 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
+use super::directives::Refusal;
 use super::errors::Code;
 use crate::config::GraphqlLimits;
 
@@ -128,6 +129,23 @@ impl Extension for LimitsExtension {
                 ServerError::new(message, None),
                 Code::TooManyAliases,
             ));
+        }
+        let known = &ctx.schema_env.registry.directives;
+        match super::directives::check(&doc, known, self.0.max_directives) {
+            Ok(()) => {}
+            Err(Refusal::Invalid(error)) => {
+                return Err(with_code(error, Code::GraphqlValidationFailed));
+            }
+            Err(Refusal::TooMany(count)) => {
+                let message = format!(
+                    "the document has {count} directives; at most {} are allowed",
+                    self.0.max_directives
+                );
+                return Err(with_code(
+                    ServerError::new(message, None),
+                    Code::QueryTooComplex,
+                ));
+            }
         }
         for (_, op) in doc.operations.iter() {
             // async-graphql lets an explicit null through for a non-null variable; the spec calls

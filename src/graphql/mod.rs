@@ -1,6 +1,7 @@
 //! Schema assembly, relay helpers, error codes, limits and the request-scoped helpers resolvers use.
 
 pub mod batch;
+pub mod directives;
 pub mod documents;
 pub mod errors;
 pub mod limits;
@@ -8,6 +9,7 @@ pub mod node;
 pub mod order;
 pub mod persisted;
 pub mod relay;
+pub mod response_order;
 pub mod scalars;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};

@@ -259,16 +259,30 @@ pub async fn get(
     execute(state, &headers, media, Method::GET, operation).await
 }
 
-/// The operation a document would run and its metrics label, if it can be told before
-/// execution (`None` when the document has no such operation).
-fn operation_of(doc: &ExecutableDocument, name: Option<&str>) -> Option<(OperationType, String)> {
-    doc.operations
-        .iter()
-        .find(|(n, _)| name.is_none() || n.map(|n| n.as_str()) == name)
-        .map(|(n, op)| {
-            let label = n.map_or(ANONYMOUS_OPERATION.to_string(), |n| n.to_string());
-            (op.node.ty, label)
-        })
+/// The operation a request runs and its metrics label, chosen as the spec's GetOperation does:
+/// the one `operationName` names, or the document's only one. `Err` says why there is none (a
+/// request error, `BAD_USER_INPUT`: the document is valid, the request's choice is not).
+pub(crate) fn select_operation(
+    doc: &ExecutableDocument,
+    name: Option<&str>,
+) -> Result<(OperationType, String), &'static str> {
+    let mut operations = doc.operations.iter();
+    let (found, op) = match name {
+        Some(name) => operations
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .ok_or("the document has no operation named by operationName")?,
+        None => {
+            let only = operations.next().ok_or("the document has no operation")?;
+            if operations.next().is_some() {
+                return Err(
+                    "the document has several operations: name the one to run in operationName",
+                );
+            }
+            only
+        }
+    };
+    let label = found.map_or(ANONYMOUS_OPERATION.to_string(), |n| n.to_string());
+    Ok((op.node.ty, label))
 }
 
 /// What a request asks to run, from its body or query string.
@@ -319,9 +333,22 @@ async fn execute(
         );
     }
     let parsed = state.documents.parse(&query);
-    let operation = parsed
+    let operation = match parsed
         .as_deref()
-        .and_then(|doc| operation_of(doc, operation_name.as_deref()));
+        .map(|doc| select_operation(doc, operation_name.as_deref()))
+    {
+        Some(Err(message)) => {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput,
+                message,
+                rid.as_deref(),
+            );
+        }
+        Some(Ok(operation)) => Some(operation),
+        // Not parsed: the schema parses it again and reports the error.
+        None => None,
+    };
     let label = operation
         .as_ref()
         .map_or(UNKNOWN_OPERATION, |(_, label)| label.as_str())
@@ -356,14 +383,14 @@ async fn execute(
         }
     };
     let mut request = async_graphql::Request::new(query)
-        .variables(variables)
+        .variables(variables.clone())
         .data(state.clone());
     // A document that did not parse is parsed again by the schema, which reports the error.
-    if let Some(doc) = parsed {
-        request.set_parsed_query(ExecutableDocument::clone(&doc));
+    if let Some(doc) = &parsed {
+        request.set_parsed_query(ExecutableDocument::clone(doc));
     }
-    if let Some(name) = operation_name {
-        request = request.operation_name(name);
+    if let Some(name) = &operation_name {
+        request = request.operation_name(name.clone());
     }
     request = request.data(principal);
     let timeout = Duration::from_millis(limits.timeout_ms);
@@ -395,6 +422,17 @@ async fn execute(
         }
     };
     let request_failed = mask_errors(&mut response.errors, rid.as_deref());
+    if let Some(doc) = parsed.as_deref()
+        && !request_failed
+    {
+        let name = operation_name.as_deref();
+        crate::graphql::response_order::in_selection_order(
+            doc,
+            name,
+            &variables,
+            &mut response.data,
+        );
+    }
     let status = if media == Media::GraphqlResponse
         && request_failed
         && matches!(response.data, async_graphql::Value::Null)

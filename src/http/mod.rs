@@ -1,5 +1,6 @@
 //! The HTTP surface: router, GraphQL handlers, SSO endpoints, health and the playground.
 
+mod activity;
 pub mod agent_api;
 pub mod credentials;
 pub mod github;
@@ -9,12 +10,14 @@ pub mod metrics;
 pub mod observe;
 pub mod playground;
 pub mod scans;
+pub mod serve;
 pub mod ws;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -65,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))
         .with_state(state.clone())
+        // A handler bug answers 500 `INTERNAL` instead of dropping the connection.
+        .layer(CatchPanicLayer::custom(panicked))
         // The last layer added runs first: the request id is set, then the span that carries it
         // is entered, then the request is timed and counted.
         .layer(axum::middleware::from_fn_with_state(
@@ -78,6 +83,18 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The answer to a request whose handler panicked (the panic hook logs where, not what).
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> axum::http::Response<String> {
+    let body = error_body(Code::Internal, "internal error", None).to_string();
+    let mut response = axum::http::Response::new(body);
+    *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// HTTP status for a coded error outside GraphQL execution.

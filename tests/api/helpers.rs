@@ -93,6 +93,7 @@ pub fn test_config(dir: PathBuf, database_url: Option<String>) -> Config {
         encryption_key: [42u8; 32],
         graphql: GraphqlLimits::default(),
         subscriptions: Default::default(),
+        connections: Default::default(),
         persisted_operations: stack_gateway::graphql::persisted::Mode::Automatic,
         integrations: IntegrationsConfig::default(),
         schedules: Default::default(),

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use futures::{SinkExt, StreamExt};
 use tokio_stream::StreamMap;
 
@@ -177,6 +177,17 @@ async fn serve(
                             send(sink, protocol::error(&id, &errors["errors"].to_string())).await?;
                             continue;
                         }
+                        if let Some(doc) = state.documents.parse(&payload.query)
+                            && let Err(message) = crate::http::graphql::select_operation(
+                                &doc,
+                                payload.operation_name.as_deref(),
+                            )
+                        {
+                            let errors =
+                                crate::http::error_body(Code::BadUserInput, message, Some(request_id));
+                            send(sink, protocol::error(&id, &errors["errors"].to_string())).await?;
+                            continue;
+                        }
                         let key = Key::new(
                             &principal,
                             &payload.query,
@@ -293,13 +304,9 @@ async fn authenticate(
         .iter()
         .find_map(|field| payload.get(field).and_then(|v| v.as_str()));
     if let Some(given) = given {
-        let bearer = if given.len() > 7 && given[..7].eq_ignore_ascii_case("bearer ") {
-            given.to_string()
-        } else {
-            format!("Bearer {given}")
-        };
-        let value = HeaderValue::from_str(&bearer)
-            .map_err(|_| Closing::new(close::FORBIDDEN, "Forbidden"))?;
+        // A token no header could carry is refused, not dropped (the cookie must not stand in).
+        let value = crate::auth::http::bearer_header(given)
+            .ok_or_else(|| Closing::new(close::FORBIDDEN, "Forbidden"))?;
         headers.insert(header::AUTHORIZATION, value);
     }
     match crate::auth::http::principal(state, &headers).await {
@@ -309,21 +316,5 @@ async fn authenticate(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn future_size<F, Fut>(_: &F) -> usize
-    where
-        F: Fn(AppState, HeaderMap, String, WebSocket) -> Fut,
-    {
-        std::mem::size_of::<Fut>()
-    }
-
-    /// Every idle connection's task holds this future: it must stay small (it was 25 KB with
-    /// `AppState` by value and the sign-in future inline; `AppState` is now one `Arc`).
-    #[test]
-    fn a_connection_task_stays_small() {
-        let size = future_size(&run);
-        assert!(size < 4096, "the connection future is {size} bytes");
-    }
-}
+#[path = "connection_tests.rs"]
+mod tests;

@@ -189,8 +189,10 @@ async fn run(
     request_id: String,
 ) {
     let variables = serde_json::from_str(&key.variables).unwrap_or_default();
+    let variables = async_graphql::Variables::from_json(variables);
+    let document = state.documents.parse(&key.query);
     let mut request = async_graphql::Request::new(key.query.clone())
-        .variables(async_graphql::Variables::from_json(variables))
+        .variables(variables.clone())
         .data(state.clone())
         .data(principal);
     if let Some(name) = &key.operation_name {
@@ -206,6 +208,15 @@ async fn run(
         let frame = if failed_at_start {
             Frame::Error(serialize(&response.errors, &request_id))
         } else {
+            if let Some(doc) = document.as_deref() {
+                let name = key.operation_name.as_deref();
+                crate::graphql::response_order::in_selection_order(
+                    doc,
+                    name,
+                    &variables,
+                    &mut response.data,
+                );
+            }
             Frame::Next(serialize(&response, &request_id))
         };
         let Some(shared) = shared.upgrade() else {
