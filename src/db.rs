@@ -30,8 +30,13 @@ pub async fn uncounted<F: std::future::Future>(work: F) -> F::Output {
     UNCOUNTED.scope((), work).await
 }
 
-/// Opens the data database and applies pending migrations.
-pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+/// Opens the data database and applies pending migrations. A request waits at most
+/// `acquire_timeout` for a connection (and on SQLite for the write lock): while the database is
+/// down it answers `DB_UNAVAILABLE` then, not after sqlx's default 30 s.
+pub async fn connect(
+    url: &str,
+    acquire_timeout: Duration,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
     let mut options = ConnectOptions::new(url.to_string());
     options
         .max_connections(if url.starts_with("sqlite") { 8 } else { 20 })
@@ -40,12 +45,12 @@ pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, Statement
         // idle long enough to have been dropped by the server or a proxy is pinged.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(acquire_timeout)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(acquire_timeout)
                 .foreign_keys(true)
         });
     let mut db = Database::connect(options)

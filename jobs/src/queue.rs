@@ -26,12 +26,14 @@ pub enum Queue {
 }
 
 impl Queue {
-    /// Opens (and migrates) the queue at `url`: `sqlite://path` or `postgres://…`.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// Opens (and migrates) the queue at `url`: `sqlite://path` or `postgres://…`. On PostgreSQL
+    /// a push waits at most `acquire_timeout` for a connection; the SQLite file is the process's
+    /// own, and its workers keep the longer busy wait.
+    pub async fn connect(url: &str, acquire_timeout: Duration) -> anyhow::Result<Self> {
         if url.starts_with("postgres") {
             let pool = PgPoolOptions::new()
                 .max_connections(6)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await
                 .context("connecting the queue to PostgreSQL")?;

@@ -20,6 +20,7 @@ mod migrate_read;
 mod notifications;
 mod observability;
 mod ordering;
+mod outages;
 mod persisted;
 mod probe;
 mod providers;
