@@ -319,6 +319,14 @@ async fn execute(
         );
     }
     let parsed = state.documents.parse(&query);
+    if let Some(nul) = crate::graphql::hygiene::refusal(parsed.as_deref(), &variables) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            &nul,
+            rid.as_deref(),
+        );
+    }
     let operation = parsed
         .as_deref()
         .and_then(|doc| operation_of(doc, operation_name.as_deref()));
