@@ -1,0 +1,102 @@
+//! Schema assembly, relay helpers, error codes, limits and the request-scoped helpers resolvers use.
+
+pub mod batch;
+pub mod documents;
+pub mod errors;
+pub mod hygiene;
+pub mod limits;
+pub mod money;
+pub mod node;
+pub mod order;
+pub mod persisted;
+pub mod relay;
+pub mod scalars;
+
+use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
+
+use crate::app::AppState;
+use crate::auth::Principal;
+use crate::code::ai::graphql::{AiMutation, AiQuery};
+use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
+use crate::code::providers::graphql::ProviderMutation;
+use crate::code::scans::graphql::ScanMutation;
+use crate::config::GraphqlLimits;
+use crate::integrations::actions::CodeActionsMutation;
+use crate::integrations::graphql::IntegrationsQuery;
+use crate::integrations::probe::ProbeMutation;
+use crate::integrations::sync::SyncMutation;
+use crate::migrate::graphql::MigrateQuery;
+use crate::migrate::mutations::MigrateMutation;
+use crate::migrate::notifications::graphql::NotificationsQuery;
+use crate::migrate::subscriptions::MigrateSubscription;
+use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
+use node::NodeQuery;
+
+/// Every root query field, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct Query(
+    NodeQuery,
+    TenancyQuery,
+    CodeQuery,
+    BackupQuery,
+    AiQuery,
+    MigrateQuery,
+    IntegrationsQuery,
+    NotificationsQuery,
+);
+
+/// Every root mutation field, merged from the domains.
+#[derive(MergedObject, Default)]
+pub struct Mutation(
+    TenancyMutation,
+    CodeMutation,
+    AiMutation,
+    ScanMutation,
+    ProviderMutation,
+    CodeActionsMutation,
+    SyncMutation,
+    ProbeMutation,
+    MigrateMutation,
+);
+
+/// Every root subscription field (served over `graphql-transport-ws` at `/graphql/ws`).
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(MigrateSubscription);
+
+pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
+
+/// Builds the schema with the configured limits. The server state is added per request.
+pub fn build_schema(limits: &GraphqlLimits) -> GatewaySchema {
+    let mut builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(64)
+    .extension(limits::Limits(limits.clone()));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as checked in at `schema/schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(&GraphqlLimits::default()).sdl()
+}
+
+/// The server state, added to every request.
+pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
+    ctx.data_unchecked::<AppState>()
+}
+
+/// The field's key in the response: its alias, or its name.
+pub fn response_key<'a>(ctx: &Context<'a>) -> &'a str {
+    ctx.item.node.response_key().node.as_str()
+}
+
+/// Who is asking, added to every request.
+pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
+    ctx.data_unchecked::<Principal>()
+}
