@@ -217,3 +217,27 @@ both!(
         );
     }
 );
+
+both!(
+    nul_characters_are_refused_over_websocket,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let mut ws = crate::ws_client::signed_in(&app, &app.token(&Who::ADMIN_A)).await;
+        ws.subscribe("1", CREATE_PROJECT, json!({ "i": { "name": "a\u{0}" } }))
+            .await;
+        let reply = ws.next().await;
+        let error = match reply["type"].as_str() {
+            Some("error") => reply["payload"][0].clone(),
+            _ => reply["payload"]["errors"][0].clone(),
+        };
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{reply}");
+        assert!(
+            error["message"].as_str().unwrap().contains("`i.name`"),
+            "{reply}"
+        );
+        assert_eq!(
+            projects::Entity::find().count(&app.state.db).await.unwrap(),
+            0
+        );
+    }
+);
