@@ -31,15 +31,22 @@ impl Queue {
     /// own, and its workers keep the longer busy wait.
     pub async fn connect(url: &str, acquire_timeout: Duration) -> anyhow::Result<Self> {
         if url.starts_with("postgres") {
-            let pool = PgPoolOptions::new()
-                .max_connections(6)
-                .acquire_timeout(acquire_timeout)
+            // Setting up waits as long as start-up may (30 s); pushes only `acquire_timeout`.
+            let setup = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(acquire_timeout.max(Duration::from_secs(30)))
                 .connect(url)
                 .await
                 .context("connecting the queue to PostgreSQL")?;
-            PostgresStorage::setup(&pool)
+            PostgresStorage::setup(&setup)
                 .await
                 .context("setting up the queue tables on PostgreSQL")?;
+            setup.close().await;
+            let pool = PgPoolOptions::new()
+                .max_connections(6)
+                .acquire_timeout(acquire_timeout)
+                .connect_lazy(url)
+                .context("connecting the queue to PostgreSQL")?;
             Ok(Queue::Postgres(pool))
         } else {
             let options = SqliteConnectOptions::from_str(url)
