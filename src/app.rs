@@ -101,8 +101,8 @@ impl AppState {
                 format!("creating the data directory {}", config.data_dir.display())
             })?;
         }
-        let (db, statements) = db::connect(&config.data_url()).await?;
-        let queue = jobs::Queue::connect(&config.queue_url()).await?;
+        let (db, statements) = db::connect(&config.data_url(), config.acquire_timeout()).await?;
+        let queue = jobs::Queue::connect(&config.queue_url(), config.acquire_timeout()).await?;
         let metrics = Metrics::new();
         let upstream = UpstreamClient::new(db.clone(), config.integrations.clone())
             .with_metrics(metrics.clone());

@@ -15,6 +15,9 @@ use rand::RngCore;
 pub struct Config {
     /// `DATABASE_URL`; `None` runs on SQLite under `data_dir`.
     pub database_url: Option<String>,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: how long a request waits for a database connection (and,
+    /// on SQLite, for the write lock) before answering `DB_UNAVAILABLE`.
+    pub database_acquire_timeout_ms: u64,
     pub data_dir: PathBuf,
     pub bind_addr: SocketAddr,
     pub public_url: String,
@@ -432,6 +435,8 @@ impl Config {
         {
             bail!("DATABASE_URL must start with postgres:// or sqlite:");
         }
+        let database_acquire_timeout_ms =
+            acquire_timeout_ms(var("DATABASE_ACQUIRE_TIMEOUT_MS").as_deref())?;
         let mut notices = Vec::new();
         let secret = match var("PORTAL_SSO_SECRET") {
             Some(s) => s.into_bytes(),
@@ -515,6 +520,7 @@ impl Config {
         Ok(Config {
             database_url,
             connections,
+            database_acquire_timeout_ms,
             data_dir,
             bind_addr,
             public_url,
@@ -556,9 +562,29 @@ impl Config {
         }
     }
 
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS` as a duration.
+    pub fn acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.database_acquire_timeout_ms)
+    }
+
     /// Cookies get `Secure` when the public URL is HTTPS.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+}
+
+/// Default of `DATABASE_ACQUIRE_TIMEOUT_MS`: short enough that a client or a load balancer hears
+/// `DB_UNAVAILABLE` while it can still act, long enough for a busy pool under load.
+pub const DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS: u64 = 3000;
+
+/// `DATABASE_ACQUIRE_TIMEOUT_MS`: 1 ms to 60 s.
+fn acquire_timeout_ms(raw: Option<&str>) -> anyhow::Result<u64> {
+    let Some(raw) = raw else {
+        return Ok(DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS);
+    };
+    match raw.trim().parse::<u64>() {
+        Ok(ms @ 1..=60_000) => Ok(ms),
+        _ => bail!("DATABASE_ACQUIRE_TIMEOUT_MS={raw:?} must be milliseconds from 1 to 60000"),
     }
 }
 
@@ -589,7 +615,20 @@ fn dev_secret(dir: &Path, name: &str) -> anyhow::Result<(String, bool)> {
 
 #[cfg(test)]
 mod tests {
-    use super::decode_key;
+    use super::{DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS, acquire_timeout_ms, decode_key};
+
+    #[test]
+    fn database_acquire_timeout_is_read_and_bounded() {
+        assert_eq!(
+            acquire_timeout_ms(None).unwrap(),
+            DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS
+        );
+        assert_eq!(acquire_timeout_ms(Some("1500")).unwrap(), 1500);
+        for bad in ["0", "-1", "2s", "60001"] {
+            let error = acquire_timeout_ms(Some(bad)).unwrap_err().to_string();
+            assert!(error.contains("DATABASE_ACQUIRE_TIMEOUT_MS"), "{error}");
+        }
+    }
 
     #[test]
     fn encryption_keys_decode_from_hex_or_base64() {

@@ -30,30 +30,49 @@ pub async fn uncounted<F: std::future::Future>(work: F) -> F::Output {
     UNCOUNTED.scope((), work).await
 }
 
-/// Opens the data database and applies pending migrations.
-pub async fn connect(url: &str) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
-    let mut options = ConnectOptions::new(url.to_string());
-    options
-        .max_connections(if url.starts_with("sqlite") { 8 } else { 20 })
-        // sqlx pings every connection it hands out (a round trip per statement, ≈ 9 % of the
-        // server's CPU and twice PostgreSQL's per statement in the benchmark); only a connection
-        // idle long enough to have been dropped by the server or a proxy is pinged.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
-    let mut db = Database::connect(options)
+/// How long start-up waits for the database (connecting and migrating).
+pub const STARTUP_WAIT: Duration = Duration::from_secs(30);
+
+/// Opens the data database and applies pending migrations. A request waits at most
+/// `acquire_timeout` for a connection (and on SQLite for the write lock): while the database is
+/// down it answers `DB_UNAVAILABLE` then, not after sqlx's default 30 s.
+pub async fn connect(
+    url: &str,
+    acquire_timeout: Duration,
+) -> anyhow::Result<(DatabaseConnection, StatementCounter)> {
+    let options = |wait: Duration| {
+        let mut options = ConnectOptions::new(url.to_string());
+        options
+            .max_connections(if url.starts_with("sqlite") { 8 } else { 20 })
+            // sqlx pings every connection it hands out (a round trip per statement, ≈ 9 % of the
+            // server's CPU and twice PostgreSQL's per statement in the benchmark); only a
+            // connection idle long enough to have been dropped by the server or a proxy is pinged.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
+            .min_connections(1)
+            .acquire_timeout(wait)
+            .sqlx_logging(false)
+            .map_sqlx_sqlite_opts(move |o| {
+                o.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sqlx::sqlite::SqliteSynchronous::Normal)
+                    .busy_timeout(wait)
+                    .foreign_keys(true)
+            });
+        options
+    };
+    // Start-up waits longer than a request: a database still starting, or a loaded machine,
+    // should delay start-up, not fail it. The serving pool then opens its connections lazily.
+    let migrating = Database::connect(options(STARTUP_WAIT.max(acquire_timeout)))
         .await
         .context("connecting to the database (DATABASE_URL)")?;
-    Migrator::up(&db, None)
+    Migrator::up(&migrating, None)
         .await
         .context("applying migrations")?;
+    migrating.close().await.ok();
+    let mut serving = options(acquire_timeout);
+    serving.connect_lazy(true);
+    let mut db = Database::connect(serving)
+        .await
+        .context("connecting to the database (DATABASE_URL)")?;
     let counter = StatementCounter::default();
     let count = counter.0.clone();
     let print = std::env::var("GATEWAY_PRINT_SQL").is_ok_and(|v| v == "1");

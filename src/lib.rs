@@ -5,6 +5,7 @@ pub mod auth;
 pub mod code;
 pub mod config;
 pub mod db;
+pub mod db_errors;
 pub mod demo;
 pub mod graphql;
 pub mod http;

@@ -26,18 +26,27 @@ pub enum Queue {
 }
 
 impl Queue {
-    /// Opens (and migrates) the queue at `url`: `sqlite://path` or `postgres://…`.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    /// Opens (and migrates) the queue at `url`: `sqlite://path` or `postgres://…`. On PostgreSQL
+    /// a push waits at most `acquire_timeout` for a connection; the SQLite file is the process's
+    /// own, and its workers keep the longer busy wait.
+    pub async fn connect(url: &str, acquire_timeout: Duration) -> anyhow::Result<Self> {
         if url.starts_with("postgres") {
-            let pool = PgPoolOptions::new()
-                .max_connections(6)
-                .acquire_timeout(Duration::from_secs(10))
+            // Setting up waits as long as start-up may (30 s); pushes only `acquire_timeout`.
+            let setup = PgPoolOptions::new()
+                .max_connections(2)
+                .acquire_timeout(acquire_timeout.max(Duration::from_secs(30)))
                 .connect(url)
                 .await
                 .context("connecting the queue to PostgreSQL")?;
-            PostgresStorage::setup(&pool)
+            PostgresStorage::setup(&setup)
                 .await
                 .context("setting up the queue tables on PostgreSQL")?;
+            setup.close().await;
+            let pool = PgPoolOptions::new()
+                .max_connections(6)
+                .acquire_timeout(acquire_timeout)
+                .connect_lazy(url)
+                .context("connecting the queue to PostgreSQL")?;
             Ok(Queue::Postgres(pool))
         } else {
             let options = SqliteConnectOptions::from_str(url)

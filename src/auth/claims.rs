@@ -43,6 +43,32 @@ fn parse_list<T: Copy>(raw: &[String], known: &[(&str, T)]) -> Vec<T> {
         .collect()
 }
 
+/// The first claim holding a NUL character: PostgreSQL cannot store one, and a signed token
+/// with one is refused as a whole (docs/decisions.md, "Input hygiene").
+fn nul_claim(c: &HubClaims) -> Option<&'static str> {
+    let single = [
+        ("sub", &c.sub),
+        ("email", &c.email),
+        ("name", &c.name),
+        ("tenant_id", &c.tenant_id),
+        ("tenant_name", &c.tenant_name),
+        ("jti", &c.jti),
+        ("iss", &c.iss),
+    ];
+    let lists = [("roles", &c.roles), ("products", &c.products)];
+    single
+        .into_iter()
+        .find(|(_, v)| v.contains('\0'))
+        .map(|(name, _)| name)
+        .or_else(|| {
+            lists
+                .into_iter()
+                .find(|(_, v)| v.iter().any(|s| s.contains('\0')))
+                .map(|(name, _)| name)
+        })
+        .or_else(|| c.aud.to_string().contains("\\u0000").then_some("aud"))
+}
+
 /// Checks signature, algorithm, `exp`, `nbf`, `iss`, `aud` and the required claims.
 pub fn verify(config: &SsoConfig, token: &str) -> ApiResult<VerifiedClaims> {
     let mut validation = Validation::new(Algorithm::HS256);
@@ -71,6 +97,12 @@ pub fn verify(config: &SsoConfig, token: &str) -> ApiResult<VerifiedClaims> {
         ApiError::new(Code::Unauthenticated, why)
     })?;
     let claims = data.claims;
+    if let Some(name) = nul_claim(&claims) {
+        return Err(ApiError::new(
+            Code::Unauthenticated,
+            format!("the token's claim `{name}` contains a NUL character"),
+        ));
+    }
     if claims.iat > Utc::now().timestamp() + 30 {
         return Err(ApiError::new(
             Code::Unauthenticated,

@@ -146,24 +146,30 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    fn db_unavailable(error: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%error, "database unavailable");
+        ApiError::new(
+            Code::DbUnavailable,
+            "the database is unavailable; try again",
+        )
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        use sea_orm::DbErr;
-        match error {
-            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => {
-                tracing::error!(%error, "database unavailable");
-                ApiError::new(
-                    Code::DbUnavailable,
-                    "the database is unavailable; try again",
-                )
-            }
-            other => ApiError::Internal(other.into()),
+        if crate::db_errors::unavailable(&error) {
+            return ApiError::db_unavailable(&error);
         }
+        ApiError::Internal(error.into())
     }
 }
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
+        if crate::db_errors::chain_unavailable(&error) {
+            return ApiError::db_unavailable(&format!("{error:#}"));
+        }
         ApiError::Internal(error)
     }
 }

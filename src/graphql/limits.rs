@@ -110,6 +110,11 @@ impl Extension for LimitsExtension {
             .run(ctx, query, variables)
             .await
             .map_err(|e| with_code(e, Code::GraphqlParseFailed))?;
+        // The HTTP handler refuses these first (400); this covers `/graphql/ws`.
+        if let Some(message) = super::hygiene::refusal(Some(&doc), variables) {
+            let error = ServerError::new(message, None);
+            return Err(with_code(error, Code::BadUserInput));
+        }
         let aliases = doc
             .operations
             .iter()

@@ -143,6 +143,13 @@ impl PersistedOperations {
         source: &str,
         name: Option<&str>,
     ) -> Result<(), ApiError> {
+        // PostgreSQL cannot store a NUL in text (see `hygiene`); a GraphQL document has none
+        // outside a string, and there the parser would see it anyway.
+        if document.contains('\0') {
+            return Err(ApiError::bad_input(
+                "the document contains a NUL character, which is not accepted",
+            ));
+        }
         let row = persisted_operations::ActiveModel {
             hash: Set(hash.to_string()),
             document: Set(document.to_string()),

@@ -333,6 +333,14 @@ async fn execute(
         );
     }
     let parsed = state.documents.parse(&query);
+    if let Some(nul) = crate::graphql::hygiene::refusal(parsed.as_deref(), &variables) {
+        return reject(
+            StatusCode::BAD_REQUEST,
+            Code::BadUserInput,
+            &nul,
+            rid.as_deref(),
+        );
+    }
     let operation = match parsed
         .as_deref()
         .map(|doc| select_operation(doc, operation_name.as_deref()))

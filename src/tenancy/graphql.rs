@@ -109,7 +109,8 @@ impl TenancyQuery {
 /// Input of `setCrmHourlyRate`.
 #[derive(InputObject)]
 pub struct SetCrmHourlyRateInput {
-    /// Hourly rate in the tenant's currency, greater than 0.
+    /// Hourly rate in the tenant's currency: greater than 0, at most 100000, in whole cents
+    /// (at most 2 decimals).
     pub hourly_rate: f64,
 }
 

@@ -45,13 +45,9 @@ impl TenancyService {
                 "only a tenant admin may set the hourly rate",
             ));
         }
-        if !rate.is_finite() || rate <= 0.0 || rate > 100_000.0 {
-            return Err(ApiError::bad_input(
-                "hourlyRate must be greater than 0 and at most 100000",
-            ));
-        }
+        let cents = crate::graphql::money::positive_cents("input.hourlyRate", rate, 100_000.0)?;
         let mut tenant: tenants::ActiveModel = self.tenant(user.tenant_id).await?.into();
-        tenant.crm_hourly_rate_cents = Set(Some((rate * 100.0).round() as i64));
+        tenant.crm_hourly_rate_cents = Set(Some(cents));
         tenant.updated_at = Set(Utc::now());
         Ok(tenant.update(&self.db).await?)
     }
