@@ -73,6 +73,15 @@ pub async fn connect(
     let mut db = Database::connect(serving)
         .await
         .context("connecting to the database (DATABASE_URL)")?;
+    // Open the first serving connection before serving (the lazy pool would leave it to the
+    // first request, which on a loaded machine may not get it within `acquire_timeout`).
+    let started = std::time::Instant::now();
+    while let Err(error) = db.ping().await {
+        if started.elapsed() > STARTUP_WAIT {
+            return Err(error).context("connecting to the database (DATABASE_URL)");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     let counter = StatementCounter::default();
     let count = counter.0.clone();
     let print = std::env::var("GATEWAY_PRINT_SQL").is_ok_and(|v| v == "1");

@@ -81,7 +81,9 @@ pub async fn create_pg_database() -> String {
 pub fn test_config(dir: PathBuf, database_url: Option<String>) -> Config {
     Config {
         database_url,
-        database_acquire_timeout_ms: stack_gateway::config::DEFAULT_DATABASE_ACQUIRE_TIMEOUT_MS,
+        // The suites run dozens of servers on two shared cores, where opening a PostgreSQL
+        // connection can take seconds; tests/api/outages.rs sets its own short wait.
+        database_acquire_timeout_ms: 10_000,
         data_dir: dir,
         bind_addr: "127.0.0.1:0".parse().unwrap(),
         public_url: "http://gateway.test".into(),
