@@ -76,6 +76,8 @@ both!(
             assert_eq!(response.status(), 303, "{target:?}");
             assert_eq!(response.headers()["location"], expected, "{target:?}");
         }
+        let missing = app.client.get(app.url("/auth/sso")).send().await.unwrap();
+        assert_eq!(missing.status(), 400);
     }
 );
 

@@ -320,3 +320,29 @@ both!(
         assert_eq!(runs, 2);
     }
 );
+
+both!(
+    a_row_of_the_same_login_is_reused_not_a_second_one,
+    |backend: Backend| async move {
+        let (app, _server, _fake) = app_with_github(backend).await;
+        let a = app.token(&Who::ADMIN_A);
+        // A row of login `acme` this tenant already has (written before, with no account id).
+        let tenant = app.tenant("tenant-a").await;
+        let old = crate::code_seed::organization(&app, tenant, "acme", None).await;
+        let (status, _, body) = install_and_sign_in(&app, &a).await;
+        assert_eq!((status, code(&body)), (409, "CONFLICT"), "{body}");
+        let id = crate::code_seed::gid("Organization", old.id);
+        let (_, body) = app
+            .gql(
+                &a,
+                "mutation($o: ID!) { disconnectOrganization(input: { organizationId: $o }) { organization { status } } }",
+                json!({ "o": id }),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        let done = connect(&app, &a).await;
+        assert_eq!(done["organization"]["id"], id.as_str(), "{done}");
+        assert_eq!(done["organization"]["status"], "CONNECTED");
+        assert_eq!(organizations(&app).await, 1);
+    }
+);

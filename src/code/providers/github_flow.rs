@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use entities::enums::{OrgStatus, Provider};
 use entities::{organizations, used_tokens};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
+use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, SqlErr};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -200,20 +200,33 @@ impl ProviderService {
             )));
         }
         let external_id = account.id.to_string();
+        // The account's rows in every tenant, and this tenant's row of the same login (logins
+        // are unique per tenant and provider).
         let holders = organizations::Entity::find()
             .filter(organizations::Column::Provider.eq(Provider::Github))
-            .filter(organizations::Column::ExternalId.eq(&external_id))
+            .filter(
+                Condition::any()
+                    .add(organizations::Column::ExternalId.eq(&external_id))
+                    .add(
+                        Condition::all()
+                            .add(organizations::Column::TenantId.eq(state.tenant))
+                            .add(organizations::Column::Login.eq(&account.login)),
+                    ),
+            )
             .all(&self.db)
             .await?;
         let live = |o: &&organizations::Model| o.status != OrgStatus::Disconnected;
         if holders
             .iter()
             .filter(live)
-            .any(|o| o.tenant_id != state.tenant)
+            .any(|o| o.tenant_id != state.tenant && o.external_id.as_deref() == Some(&external_id))
         {
             return Err(ApiError::new(Code::Conflict, HELD_ELSEWHERE));
         }
-        let existing = holders.iter().find(|o| o.tenant_id == state.tenant);
+        let existing = holders
+            .iter()
+            .filter(|o| o.tenant_id == state.tenant)
+            .max_by_key(|o| o.external_id.as_deref() == Some(&external_id));
         // One in error may be connected again (a reinstalled App, say): that mends it.
         if existing
             .is_some_and(|o| matches!(o.status, OrgStatus::Connected | OrgStatus::Connecting))

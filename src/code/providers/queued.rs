@@ -71,7 +71,7 @@ impl ProviderService {
         let task = OrganizationDiscovery { org_id: org.id };
         if let Err(error) = self.queue.push(task, Some(&key)).await {
             self.record_run(org.id, None, true).await?;
-            return Err(ApiError::Internal(error));
+            return Err(ApiError::from(error));
         }
         Ok(())
     }
