@@ -83,7 +83,7 @@ pub async fn seed(
     hub_tenant_id: &str,
     tenant_name: &str,
 ) -> anyhow::Result<DemoSummary> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::kernel::db::begin_write(db).await?;
     let tenant_id = ensure_tenant(&txn, hub_tenant_id, tenant_name).await?;
     let existing = organizations::Entity::find()
         .filter(organizations::Column::TenantId.eq(tenant_id))

@@ -108,7 +108,8 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::from_env()?;
             // The data database only: a running server keeps the queue's SQLite file busy.
             let (db, _) =
-                stack_gateway::db::connect(&config.data_url(), config.acquire_timeout()).await?;
+                stack_gateway::kernel::db::connect(&config.data_url(), config.acquire_timeout())
+                    .await?;
             let persisted = stack_gateway::graphql::persisted::PersistedOperations::new(
                 db,
                 config.persisted_operations,

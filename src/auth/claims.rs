@@ -6,7 +6,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use serde::{Deserialize, Serialize};
 
 use crate::config::SsoConfig;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// The claims Hub puts in an SSO token (DESIGN.md §4).
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::principal::Principal;
 use crate::app::AppState;
-use crate::graphql::errors::{ApiError, ApiResult};
 use crate::http::error_response;
+use crate::kernel::errors::{ApiError, ApiResult};
 
 pub const SESSION_COOKIE: &str = "code_session";
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use entities::enums::{Product, Role};
 use uuid::Uuid;
 
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 /// A signed-in Hub user, scoped to one tenant.
 #[derive(Clone, Debug)]

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::claims::{VerifiedClaims, verify};
 use super::principal::User;
 use crate::config::SsoConfig;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// The longest a cookie session may live, whatever Hub says.
 const MAX_SESSION_DAYS: i64 = 30;
@@ -207,7 +207,7 @@ impl AuthService {
     pub async fn clean_up(&self) -> ApiResult<(u64, u64)> {
         let now = Utc::now();
         // One transaction: a reader sees the clean-up done or not begun, never half of it.
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let sessions = sessions::Entity::delete_many()
             .filter(sessions::Column::ExpiresAt.lte(now))
             .exec(&txn)

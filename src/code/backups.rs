@@ -7,10 +7,10 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::db::list_page;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::{Listed, Window};
 use crate::integrations::bus::{self, events::BackupRequested};
+use crate::kernel::db::list_page;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::{Listed, Window};
 
 #[derive(Clone)]
 pub struct BackupService {
@@ -33,7 +33,7 @@ impl BackupService {
         {
             return Err(ApiError::forbidden("viewers cannot request backups"));
         }
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let (repo, org) = repositories::Entity::find_by_id(repository_id)
             .filter(repositories::Column::TenantId.eq(user.tenant_id))
             .find_also_related(organizations::Entity)

@@ -9,8 +9,8 @@ use super::types::{
     Finding, FindingConnection, Organization, OrganizationConnection, Recommendation,
     RecommendationConnection, Repository, RepositoryConnection,
 };
-use crate::graphql::relay::window;
 use crate::graphql::{principal, state};
+use crate::kernel::paging::window;
 
 #[derive(Default)]
 pub struct CodeQuery;
@@ -156,7 +156,7 @@ impl CodeMutation {
         input: RequestBackupInput,
     ) -> Result<RequestBackupPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let repository = crate::graphql::relay::expect_id(&input.repository_id, "Repository")?;
+        let repository = crate::kernel::paging::expect_id(&input.repository_id, "Repository")?;
         let row = state(ctx).backups.request(user, repository).await?;
         Ok(RequestBackupPayload {
             backup: super::types::Backup { row },
@@ -184,7 +184,7 @@ impl BackupQuery {
     ) -> Result<super::types::BackupConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
         let repository = repository_id
-            .map(|id| crate::graphql::relay::expect_id(&id, "Repository"))
+            .map(|id| crate::kernel::paging::expect_id(&id, "Repository"))
             .transpose()?;
         let listed = state(ctx)
             .backups

@@ -5,7 +5,7 @@ use entities::{findings, repositories};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use serde_json::json;
 
-use crate::graphql::order::{OrderDirection, Sort, SortType, int_last};
+use crate::kernel::order::{OrderDirection, Sort, SortType, int_last};
 
 /// What repositories can be sorted by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

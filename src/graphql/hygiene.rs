@@ -10,7 +10,7 @@ use async_graphql::parser::types::{
 };
 use async_graphql::{Positioned, Value as ConstValue, Variables};
 
-use super::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 /// The path of the first NUL in a GraphQL value (in a string or an object key), under `path`.
 fn const_nul(value: &ConstValue, path: &str) -> Option<String> {

@@ -10,8 +10,8 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 
 use super::directives::Refusal;
-use super::errors::Code;
 use crate::config::GraphqlLimits;
+use crate::kernel::errors::Code;
 
 /// Installs the limits on a schema.
 pub struct Limits(pub GraphqlLimits);

@@ -1,14 +1,11 @@
 //! Schema assembly, relay helpers, error codes, limits and the request-scoped helpers resolvers use.
 
-pub mod batch;
 pub mod directives;
 pub mod documents;
-pub mod errors;
 pub mod hygiene;
 pub mod limits;
 pub mod money;
 pub mod node;
-pub mod order;
 pub mod persisted;
 pub mod relay;
 pub mod response_order;

@@ -3,13 +3,13 @@
 use async_graphql::{Context, ID, Interface, Object, Result};
 use entities::enums::Product;
 
-use super::batch::Siblings;
-use super::errors::{ApiError, ApiResult};
-use super::relay::decode_global_id;
 use super::{principal, state};
 use crate::code::ai::graphql::AiRunView;
 use crate::code::types::{Finding, Organization, Recommendation, Repository};
 use crate::integrations::types::{BillingReport, CmdbSyncRun, CrmOpportunity, PsaLink};
+use crate::kernel::batch::Siblings;
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::paging::decode_global_id;
 use crate::migrate::types::{Agent, Job, Project};
 
 /// An object with a global ID, fetchable through `node(id:)`.

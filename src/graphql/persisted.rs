@@ -19,7 +19,7 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 use sha2::{Digest, Sha256};
 
-use crate::graphql::errors::{ApiError, Code};
+use crate::kernel::errors::{ApiError, Code};
 
 /// Documents kept in memory after their first lookup (beyond it, lookups go to the database).
 const CACHE_MAX: usize = 4_096;

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::{REQUEST_ID, error_response};
 use crate::app::AppState;
 use crate::auth::{Agent, Principal};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::decode_global_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::decode_global_id;
 use crate::migrate::agents::AgentHello;
 use crate::migrate::reports::{Completion, Failure, Progress};
 

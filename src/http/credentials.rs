@@ -84,7 +84,7 @@ pub async fn azure_devops_callback(
 
 pub(super) fn redirect_or_error(
     headers: &HeaderMap,
-    result: crate::graphql::errors::ApiResult<String>,
+    result: crate::kernel::errors::ApiResult<String>,
 ) -> Response {
     match result {
         Ok(target) => {

@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::{REQUEST_ID, error_body, error_response};
 use crate::app::AppState;
-use crate::graphql::errors::Code;
 use crate::graphql::persisted::Refusal;
+use crate::kernel::errors::Code;
 use crate::telemetry::metrics::{ANONYMOUS_OPERATION, GraphqlOutcome, UNKNOWN_OPERATION};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";

@@ -43,7 +43,8 @@ async fn refresh(state: &AppState) {
         Ok(Err(error)) => tracing::warn!(%error, "metrics: queue depth not read"),
         Err(_) => tracing::warn!("metrics: queue depth not read in time"),
     }
-    let backlog = crate::db::uncounted(crate::integrations::bus::outbox::backlog(&state.db));
+    let backlog =
+        crate::kernel::db::uncounted(crate::integrations::bus::outbox::backlog(&state.db));
     match tokio::time::timeout(READ_TIMEOUT, backlog).await {
         Ok(Ok((oldest, count))) => {
             let lag = oldest.map_or(0.0, |at| {

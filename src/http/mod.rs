@@ -24,7 +24,7 @@ use tracing::Level;
 
 use crate::app::AppState;
 use crate::auth;
-use crate::graphql::errors::{ApiError, Code};
+use crate::kernel::errors::{ApiError, Code};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

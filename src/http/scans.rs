@@ -15,8 +15,8 @@ use super::agent_api::{path_id, reply};
 use crate::app::AppState;
 use crate::auth::Principal;
 use crate::code::scans::{ScanFormat, ScanSummary};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::global_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::global_id;
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(

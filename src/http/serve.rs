@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
 use super::activity::{Activity, Tracked};
-use crate::graphql::errors::Code;
+use crate::kernel::errors::Code;
 
 /// Slots past the cap, for health probes only: one request each, a short head timeout.
 pub const PROBE_RESERVE: usize = 16;

@@ -6,9 +6,9 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use super::crm;
 use super::insight::actor;
 use super::types::{CrmOpportunity, PsaLink};
-use crate::graphql::batch::Siblings;
-use crate::graphql::relay::expect_id;
 use crate::graphql::{principal, state};
+use crate::kernel::batch::Siblings;
+use crate::kernel::paging::expect_id;
 
 /// What a CRM opportunity is made from; each source has a precondition.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

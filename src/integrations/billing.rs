@@ -22,7 +22,7 @@ mod usage;
 
 use super::client::{Retry, UpstreamClient};
 use super::status::Integration;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// Timer `hub-billing` (01:15 UTC): reports the day that just ended.
 #[derive(Serialize, Deserialize)]

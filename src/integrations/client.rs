@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::health;
 use super::status::Integration;
 use crate::config::IntegrationsConfig;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::telemetry::metrics::Metrics;
 
 /// Whether a call may be sent again after a failure that might have reached the upstream.

@@ -25,7 +25,7 @@ pub use task::{CmdbSync, CmdbSyncTick, register};
 use super::client::{Retry, UpstreamClient};
 use super::status::Integration;
 use crate::auth::principal::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// A run still unfinished after this long (minutes) is taken as dead: it is closed as failed
 /// (`close_abandoned`) and `syncCmdbNow` starts a new one.

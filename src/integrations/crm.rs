@@ -17,8 +17,8 @@ use super::client::{Retry, UpstreamClient};
 use super::insight::{RepositoryRef, UpstreamId, endpoint, hours, idempotency_key};
 use super::status::Integration;
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult};
-use crate::graphql::relay::decode_global_id;
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::paging::decode_global_id;
 
 pub use insights::{
     DEFAULT_MODERNIZATION_HOURS, HOURS_PER_CRITICAL_FINDING, HOURS_PER_DEBT_POINT,

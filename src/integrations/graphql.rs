@@ -7,8 +7,8 @@ use super::types::{
     CmdbSyncRunConnection, CrmOpportunity, CrmOpportunityConnection, Integration, PsaLink,
     PsaLinkConnection, PsaLinkKind,
 };
-use crate::graphql::relay::window;
 use crate::graphql::{principal, state};
+use crate::kernel::paging::window;
 
 #[derive(Default)]
 pub struct IntegrationsQuery;

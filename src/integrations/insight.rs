@@ -11,8 +11,8 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::auth::{Principal, User};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::global_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::global_id;
 
 /// The user, if they may create PSA and CRM work items: Code access and the technician or admin
 /// role (viewers read only).

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::client::{Retry, UpstreamClient};
 use super::status::Integration;
 use super::types::{Integration as IntegrationView, IntegrationName};
-use crate::graphql::errors::ApiResult;
 use crate::graphql::{principal, state};
+use crate::kernel::errors::ApiResult;
 
 /// The probe request: `GET {base}/health` with the integration's credentials (our contract for
 /// PSA, CRM, CMDB, Hub billing and the Bus), `GET {AI_GATEWAY_URL}/v1/models` for the

@@ -19,9 +19,9 @@ use super::client::{Retry, UpstreamClient};
 use super::insight::{client_of, endpoint, idempotency_key, link_back};
 use super::status::Integration;
 use crate::auth::User;
-use crate::graphql::batch::Siblings;
-use crate::graphql::errors::{ApiError, ApiResult};
-use crate::graphql::relay::global_id;
+use crate::kernel::batch::Siblings;
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::paging::global_id;
 
 pub use status::{CLOSED_STATUSES, RefreshSummary};
 pub use wire::priority;

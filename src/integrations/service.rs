@@ -12,9 +12,9 @@ use uuid::Uuid;
 
 use super::status::Integration;
 use crate::config::IntegrationsConfig;
-use crate::db::list_page;
-use crate::graphql::errors::ApiResult;
-use crate::graphql::relay::{Listed, Window};
+use crate::kernel::db::list_page;
+use crate::kernel::errors::ApiResult;
+use crate::kernel::paging::{Listed, Window};
 
 /// One row of the status page.
 pub struct IntegrationStatus {

@@ -8,7 +8,7 @@ use entities::{
 
 use super::service::IntegrationStatus;
 use super::status::Integration as Upstream;
-use crate::graphql::relay::{connection, global_id};
+use crate::kernel::paging::{connection, global_id};
 use crate::tenancy::graphql::Product;
 
 /// An upstream the gateway talks to.
@@ -111,7 +111,7 @@ pub enum DeliveryStatus {
 
 /// A PSA ticket or project created from The One Code, with the links it is listed with (their
 /// findings and recommendations load once for the page).
-pub struct PsaLink(pub psa_links::Model, pub crate::graphql::batch::Siblings);
+pub struct PsaLink(pub psa_links::Model, pub crate::kernel::batch::Siblings);
 
 /// A PSA ticket or project created from The One Code.
 #[Object]
@@ -208,7 +208,7 @@ impl CrmOpportunity {
     /// What it came from.
     async fn source(&self) -> async_graphql::Result<super::actions::CrmOpportunitySource> {
         let source = super::crm::Source::parse(&self.0.source_kind).ok_or_else(|| {
-            crate::graphql::errors::ApiError::Internal(anyhow::anyhow!(
+            crate::kernel::errors::ApiError::Internal(anyhow::anyhow!(
                 "unknown CRM source kind {:?}",
                 self.0.source_kind
             ))

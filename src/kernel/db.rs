@@ -106,7 +106,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::graphql::relay::Window;
+use crate::kernel::paging::Window;
 
 /// Up to `window.limit + 1` children per parent in one statement (a window function), grouped by
 /// parent and ordered by id in the window's direction.
@@ -187,10 +187,10 @@ where
     select.count(db).await
 }
 
-use crate::graphql::batch::Siblings;
-use crate::graphql::errors::ApiResult;
-use crate::graphql::order::Sort;
-use crate::graphql::relay::{HasId, Listed, Page, TotalCount, cursor, keyset};
+use crate::kernel::batch::Siblings;
+use crate::kernel::errors::ApiResult;
+use crate::kernel::order::Sort;
+use crate::kernel::paging::{HasId, Listed, Page, TotalCount, cursor, keyset};
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE`,
 /// so it waits (busy timeout) for another writer instead of failing with `SQLITE_BUSY` when a
@@ -226,7 +226,7 @@ where
 /// Cursors of an ordered list do not fit a list in id order.
 fn unordered(window: &Window) -> ApiResult<()> {
     if window.after_key.is_some() || window.before_key.is_some() {
-        return Err(crate::graphql::errors::ApiError::bad_input(
+        return Err(crate::kernel::errors::ApiError::bad_input(
             "the cursor comes from a list in another order; start again without it",
         ));
     }
@@ -349,7 +349,7 @@ pub fn name_contains<C: ColumnTrait>(
 ) -> ApiResult<sea_orm::sea_query::SimpleExpr> {
     use sea_orm::sea_query::{Func, LikeExpr};
     if text.len() > 200 {
-        return Err(crate::graphql::errors::ApiError::bad_input(
+        return Err(crate::kernel::errors::ApiError::bad_input(
             "a search text is limited to 200 characters",
         ));
     }

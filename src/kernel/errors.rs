@@ -158,7 +158,7 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        if crate::db_errors::unavailable(&error) {
+        if crate::kernel::db_errors::unavailable(&error) {
             return ApiError::db_unavailable(&error);
         }
         ApiError::Internal(error.into())
@@ -167,7 +167,7 @@ impl From<sea_orm::DbErr> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
-        if crate::db_errors::chain_unavailable(&error) {
+        if crate::kernel::db_errors::chain_unavailable(&error) {
             return ApiError::db_unavailable(&format!("{error:#}"));
         }
         ApiError::Internal(error)

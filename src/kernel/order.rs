@@ -7,8 +7,8 @@ use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value};
 use uuid::Uuid;
 
-use super::errors::{ApiError, ApiResult};
-use super::relay::{Window, sorted_cursor};
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::paging::{Window, sorted_cursor};
 
 /// Sort direction.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]

@@ -197,7 +197,7 @@ pub struct Listed<T> {
     pub total: TotalCount,
     /// The rows that share child-list loads with these: this page for a top-level list, every
     /// parent's page of the same level for a nested one.
-    pub siblings: crate::graphql::batch::Siblings,
+    pub siblings: crate::kernel::batch::Siblings,
 }
 
 /// Rows with a UUID primary key.
@@ -262,8 +262,8 @@ macro_rules! connection {
         #[doc = $doc]
         pub struct $connection {
             pub edges: Vec<$edge>,
-            pub page_info: $crate::graphql::relay::PageInfo,
-            pub total: $crate::graphql::relay::TotalCount,
+            pub page_info: $crate::kernel::paging::PageInfo,
+            pub total: $crate::kernel::paging::TotalCount,
         }
 
         /// An item of the list with its cursor.
@@ -287,7 +287,7 @@ macro_rules! connection {
                 self.edges.iter().map(|e| &e.node).collect()
             }
             /// Where this page sits in the whole list.
-            async fn page_info(&self) -> &$crate::graphql::relay::PageInfo {
+            async fn page_info(&self) -> &$crate::kernel::paging::PageInfo {
                 &self.page_info
             }
             /// How many items the whole list holds (with the same filter).
@@ -298,9 +298,9 @@ macro_rules! connection {
 
         impl $connection {
             /// Wraps a listed page; every node shares the page's `Siblings` for its child lists.
-            pub fn build<T: $crate::graphql::relay::HasId>(
-                listed: $crate::graphql::relay::Listed<T>,
-                node: impl Fn(T, $crate::graphql::batch::Siblings) -> $node,
+            pub fn build<T: $crate::kernel::paging::HasId>(
+                listed: $crate::kernel::paging::Listed<T>,
+                node: impl Fn(T, $crate::kernel::batch::Siblings) -> $node,
             ) -> Self {
                 let siblings = listed.siblings;
                 let cursors = listed.page.cursors;

@@ -20,8 +20,8 @@ use super::payloads::RegisterAgentInput;
 use super::rules::{optional, required};
 use crate::auth::service::{hash_secret, random_secret};
 use crate::auth::{Agent, User};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::AgentRegistered};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::live::LiveHub;
 
 /// Every agent key starts with this, so a Bearer token is told apart from a Hub JWT.
@@ -114,7 +114,7 @@ impl AgentService {
             created_at: Set(now),
             updated_at: Set(now),
         };
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let agent = agents::Entity::insert(row)
             .exec_with_returning(&txn)
             .await?;
@@ -193,7 +193,7 @@ impl AgentService {
             version(hello.version.as_deref())?,
         );
         let now = Utc::now();
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let row = agents::ActiveModel {
             hostname: Set(hostname),
             version: Set(version),
@@ -220,7 +220,7 @@ impl AgentService {
         agent: &Agent,
     ) -> ApiResult<(agents::Model, Vec<agent_commands::Model>)> {
         let now = Utc::now();
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let row = agents::ActiveModel {
             status: Set(AgentStatus::Online),
             last_heartbeat_at: Set(Some(now)),

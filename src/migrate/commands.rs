@@ -15,12 +15,12 @@ use uuid::Uuid;
 use super::jobs::{JobService, record, save, transition, user_job};
 use super::status;
 use crate::auth::{Agent, User};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::expect_id;
 use crate::integrations::bus::{
     self,
     events::{AgentCommandCancel, AgentCommandPause, AgentCommandResume},
 };
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::expect_id;
 
 /// The status a command leads to once acknowledged.
 pub fn target(command: AgentCommand) -> JobStatus {
@@ -100,7 +100,7 @@ impl JobService {
         command: AgentCommand,
     ) -> ApiResult<(jobs::Model, Option<agent_commands::Model>)> {
         let job_id = expect_id(job, "Job")?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         status::check(job.status, target(command))?;
         let Some(agent) = reachable_agent(&txn, &job).await? else {
@@ -173,7 +173,7 @@ impl JobService {
         agent: &Agent,
         id: Uuid,
     ) -> ApiResult<(agent_commands::Model, Option<jobs::Model>)> {
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let command = agent_commands::Entity::find_by_id(id)
             .filter(agent_commands::Column::TenantId.eq(agent.tenant_id))
             .filter(agent_commands::Column::AgentId.eq(agent.agent_id))

@@ -10,8 +10,8 @@ use super::order::JobOrder;
 use super::rules::operator;
 use super::types::{Agent, AgentConnection, Job, JobConnection, Project, ProjectConnection};
 use crate::auth::Principal;
-use crate::graphql::relay::{expect_id, window};
 use crate::graphql::{principal, state};
+use crate::kernel::paging::{expect_id, window};
 
 #[derive(Default)]
 pub struct MigrateQuery;

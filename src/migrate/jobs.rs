@@ -19,9 +19,9 @@ use super::payloads::CreateJobInput;
 use super::rules::{optional, required};
 use super::status;
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::expect_id;
 use crate::integrations::bus::{self, events::JobCreated};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::expect_id;
 use crate::live::LiveHub;
 use crate::secrets::SecretBox;
 
@@ -133,7 +133,7 @@ impl JobService {
             .as_ref()
             .map(|id| expect_id(id, "Agent"))
             .transpose()?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         projects::Entity::find_by_id(project_id)
             .filter(projects::Column::TenantId.eq(user.tenant_id))
             .one(&txn)
@@ -194,7 +194,7 @@ impl JobService {
     /// Assigns a queued job to an agent of the tenant (or another one).
     pub async fn assign(&self, user: &User, job: &ID, agent: &ID) -> ApiResult<jobs::Model> {
         let (job_id, agent_id) = (expect_id(job, "Job")?, expect_id(agent, "Agent")?);
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         let agent = usable_agent(&txn, user.tenant_id, agent_id).await?;
         if job.status != JobStatus::Queued {
@@ -226,7 +226,7 @@ impl JobService {
         key: &str,
     ) -> ApiResult<jobs::Model> {
         let job_id = expect_id(job, "Job")?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         let sealed = self.secrets.seal(&mission_key(job.kind, key)?);
         if status::is_terminal(job.status) {

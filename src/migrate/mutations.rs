@@ -11,9 +11,9 @@ use super::credentials::types::{
 use super::payloads::*;
 use super::rules::{migrate_admin, operator};
 use super::types::{Agent, AgentCommand, Job, Project};
-use crate::graphql::batch::Siblings;
-use crate::graphql::relay::expect_id;
 use crate::graphql::{principal, state};
+use crate::kernel::batch::Siblings;
+use crate::kernel::paging::expect_id;
 
 fn job(row: entities::jobs::Model) -> Job {
     Job {

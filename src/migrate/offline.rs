@@ -5,7 +5,7 @@ use jobs::QueueTask;
 use serde::{Deserialize, Serialize};
 
 use super::agents::AgentService;
-use crate::graphql::errors::ApiResult;
+use crate::kernel::errors::ApiResult;
 
 /// One tick of the timer.
 #[derive(Serialize, Deserialize)]

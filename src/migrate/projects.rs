@@ -13,8 +13,8 @@ use uuid::Uuid;
 use super::payloads::{CreateProjectInput, UpdateProjectInput};
 use super::rules::{optional, required, storage_account, storage_container};
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::expect_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::expect_id;
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 2000;

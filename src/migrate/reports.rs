@@ -18,11 +18,11 @@ use super::notifications;
 use super::rules::required;
 use super::status;
 use crate::auth::Agent;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{
     self,
     events::{JobCompleted, JobFailed},
 };
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// Bytes per reported gigabyte (decimal, as billed).
 const BYTES_PER_GB: f64 = 1_000_000_000.0;
@@ -139,7 +139,7 @@ impl JobService {
 
     /// The agent starts a queued job.
     pub async fn start(&self, agent: &Agent, id: Uuid) -> ApiResult<jobs::Model> {
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         let saved = save(&txn, &job, transition(&job, JobStatus::Running)?).await?;
         record(&txn, &saved, "status", "started by the agent", json!({})).await?;
@@ -155,7 +155,7 @@ impl JobService {
         id: Uuid,
         report: Progress,
     ) -> ApiResult<jobs::Model> {
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         report.check(&job)?;
         if !matches!(job.status, JobStatus::Running | JobStatus::Paused) {
@@ -222,7 +222,7 @@ impl JobService {
             .map(|n| i32::try_from(n).ok().filter(|n| *n >= 0))
             .map(|n| n.ok_or_else(|| ApiError::bad_input("mailboxCount must be 0 or more")))
             .transpose()?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         let mut row = transition(&job, JobStatus::Completed)?;
         let gb = done
@@ -262,7 +262,7 @@ impl JobService {
                 "missionStatus must be an HTTP status (100–599)",
             ));
         }
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = agent_job(&txn, agent, id).await?;
         if failure.mission_status.is_some() && job.kind != JobKind::RockrmsImport {
             return Err(ApiError::bad_input(

@@ -3,7 +3,7 @@
 use entities::enums::{Product, Role};
 
 use crate::auth::{Principal, User};
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 /// A Migrate user who may change projects and jobs: technicians and admins (viewers read only).
 pub fn operator(principal: &Principal) -> ApiResult<&User> {

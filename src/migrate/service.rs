@@ -6,11 +6,13 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Select}
 use uuid::Uuid;
 
 use super::inputs::{AgentFilter, JobFilter, ProjectFilter};
-use crate::db::{list_page, name_contains, nested_page, one_of_tenant, sorted_page, to_one};
-use crate::graphql::batch::Siblings;
-use crate::graphql::errors::{ApiError, ApiResult};
-use crate::graphql::order::Sort;
-use crate::graphql::relay::{Listed, Window, expect_id};
+use crate::kernel::batch::Siblings;
+use crate::kernel::db::{
+    list_page, name_contains, nested_page, one_of_tenant, sorted_page, to_one,
+};
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::order::Sort;
+use crate::kernel::paging::{Listed, Window, expect_id};
 
 #[derive(Clone)]
 pub struct MigrateService {

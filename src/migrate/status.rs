@@ -3,7 +3,7 @@
 
 use entities::enums::JobStatus;
 
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// Every allowed transition. Terminal states (completed, failed, cancelled) lead nowhere.
 pub const TRANSITIONS: &[(JobStatus, &[JobStatus])] = &[

@@ -16,10 +16,10 @@ use uuid::Uuid;
 
 use super::status::is_terminal;
 use super::types::{Agent, Job};
-use crate::graphql::batch::Siblings;
-use crate::graphql::errors::ApiError;
-use crate::graphql::relay::expect_id;
 use crate::graphql::{principal, state};
+use crate::kernel::batch::Siblings;
+use crate::kernel::errors::ApiError;
+use crate::kernel::paging::expect_id;
 use crate::live::{LiveEvent, agents_topic, job_topic, project_topic};
 
 #[derive(Default)]

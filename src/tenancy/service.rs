@@ -6,7 +6,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 #[derive(Clone)]
 pub struct TenancyService {

@@ -7,8 +7,8 @@ use entities::{ai_runs, documents};
 
 use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
 use crate::code::types::Repository;
-use crate::graphql::relay::{expect_id, global_id};
 use crate::graphql::{principal, state};
+use crate::kernel::paging::{expect_id, global_id};
 
 /// One AI Platform generation for a repository and how it went.
 pub struct AiRunView {
@@ -243,7 +243,7 @@ impl AiQuery {
             .ai
             .run_of(user.tenant_id, id)
             .await?
-            .ok_or_else(|| crate::graphql::errors::ApiError::not_found("AI run"))?;
+            .ok_or_else(|| crate::kernel::errors::ApiError::not_found("AI run"))?;
         Ok(AiRunView { row })
     }
 }

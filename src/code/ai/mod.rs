@@ -20,11 +20,11 @@ use uuid::Uuid;
 use std::collections::HashMap;
 
 use crate::auth::User;
-use crate::db::children_per_parent;
-use crate::graphql::batch::Siblings;
-use crate::graphql::errors::{ApiError, ApiResult};
-use crate::graphql::relay::Window;
 use crate::integrations::ai::AiClient;
+use crate::kernel::batch::Siblings;
+use crate::kernel::db::children_per_parent;
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::paging::Window;
 use kinds::{AiRunKind, AiRunStatus, DocumentType};
 pub use task::{AiRun, register};
 
@@ -123,7 +123,7 @@ impl AiService {
             .await
         {
             let failed = ApiError::new(
-                crate::graphql::errors::Code::Internal,
+                crate::kernel::errors::Code::Internal,
                 "the generation could not be queued",
             );
             self.finish_failed(run.id, &failed).await?;

@@ -17,14 +17,14 @@ use super::answers::{
 };
 use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
 use super::prompts::{self, RepoContext};
-use crate::graphql::batch::Siblings;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::global_id;
 use crate::integrations::ai::Scope;
 use crate::integrations::bus::{
     self,
     events::{DocumentationGenerated, DocumentationRefreshed},
 };
+use crate::kernel::batch::Siblings;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::global_id;
 
 /// What a successful run writes besides its own row.
 enum Outcome {
@@ -177,7 +177,7 @@ impl AiService {
 
     /// One transaction: the results, the run's success and the events.
     async fn store(&self, run: &ai_runs::Model, outcome: Outcome) -> ApiResult<ai_runs::Model> {
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let now = Utc::now();
         let result = match outcome {
             Outcome::Documents(docs) => {

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::github::{Github, rank};
 use super::wire::ProviderResult;
-use crate::graphql::errors::{ApiResult, Code};
+use crate::kernel::errors::{ApiResult, Code};
 
 /// The `tool` of the findings the audit owns (it resolves only these).
 pub const TOOL: &str = "github-access-audit";
@@ -259,7 +259,7 @@ pub async fn apply_judged(
         return Ok(tally);
     }
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::kernel::db::begin_write(db).await?;
     let ids: Vec<Uuid> = repos.iter().map(|r| r.id).collect();
     let mut known: HashMap<String, findings::Model> = findings::Entity::find()
         .filter(findings::Column::TenantId.eq(org.tenant_id))

@@ -18,9 +18,9 @@ use super::github::{OrgInfo, Repo};
 use super::oauth;
 pub use super::oauth::{Grant, Tokens};
 use super::wire::{self, ProviderResult, RetryAt};
-use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, Code};
 use crate::migrate::credentials::oauth as microsoft;
 
 /// Delegated access to Azure DevOps (its resource id: only the permissions the app registration

@@ -17,8 +17,8 @@ use super::credentials::Credentials;
 use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, audit, azure_devops_audit, discovery};
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::global_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::global_id;
 
 pub const FLOW: Flow = Flow {
     purpose: "azure-devops-connect-state:v1:",
@@ -174,7 +174,7 @@ impl ProviderService {
             created_at: existing.as_ref().map_or(now, |o| o.created_at),
             updated_at: now,
         };
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let org = discovery::connect(&txn, org, existing.is_some()).await?;
         discovery::apply(&txn, &org, &repos, now).await?;
         txn.commit().await?;

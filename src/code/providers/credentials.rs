@@ -7,7 +7,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 use crate::secrets::SecretBox;
 
 /// A token with less than this left is replaced before use.

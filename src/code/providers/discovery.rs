@@ -18,11 +18,11 @@ use uuid::Uuid;
 
 use super::github::{OrgInfo, Repo};
 use super::provider_name;
-use crate::graphql::errors::ApiResult;
 use crate::integrations::bus::{
     self,
     events::{OrgConnected, RepoDiscovered},
 };
+use crate::kernel::errors::ApiResult;
 
 /// What `apply` changed.
 #[derive(Debug, Default, Clone, Copy)]

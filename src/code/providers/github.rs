@@ -11,9 +11,9 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::wire::{self, ProviderResult, RetryAt};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// Pages followed at most per list (100 per page): bounds a run on a huge organization.
 const MAX_PAGES: usize = 100;

@@ -17,8 +17,8 @@ use super::credentials::Credentials;
 use super::github::Installation;
 use super::{ProviderService, admin_of_code, discovery};
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::global_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::global_id;
 
 pub const FLOW: Flow = Flow {
     purpose: "github-connect-state:v1:",
@@ -265,7 +265,7 @@ impl ProviderService {
             created_at: existing.map_or(now, |o| o.created_at),
             updated_at: now,
         };
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let staged = discovery::connect(&txn, org, existing.is_some()).await;
         let org = match staged {
             Err(e) if unique_violation(&e) => {

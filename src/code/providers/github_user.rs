@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use super::github::{Call, Github, Installation};
 use super::wire::{self, ProviderResult};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::client::Retry;
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// GitHub's token answer. GitHub answers a refused code with 200 and an `error` field, so both
 /// shapes are read. Deliberately not `Debug`: it holds a secret.

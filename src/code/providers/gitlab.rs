@@ -12,9 +12,9 @@ use serde::{Deserialize, Deserializer};
 use super::github::{OrgInfo, Repo, next_link};
 use super::oauth;
 use super::wire::{self, ProviderResult};
-use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, Code};
 
 /// Read access to the API (groups, projects, members) and nothing else.
 pub const SCOPE: &str = "read_api";

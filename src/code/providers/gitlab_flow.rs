@@ -16,8 +16,8 @@ use super::gitlab::{self, Gitlab, Grant};
 use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, audit, discovery, gitlab_audit};
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::global_id;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::global_id;
 
 pub const FLOW: Flow = Flow {
     purpose: "gitlab-connect-state:v1:",
@@ -156,7 +156,7 @@ impl ProviderService {
             created_at: existing.as_ref().map_or(now, |o| o.created_at),
             updated_at: now,
         };
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let org = discovery::connect(&txn, org, existing.is_some()).await?;
         discovery::apply(&txn, &org, &repos, now).await?;
         txn.commit().await?;

@@ -4,9 +4,9 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::enums::Product;
 
 use crate::code::types::Organization;
-use crate::graphql::batch::Siblings;
-use crate::graphql::relay::expect_id;
 use crate::graphql::{principal, state};
+use crate::kernel::batch::Siblings;
+use crate::kernel::paging::expect_id;
 
 /// Result of `connectGithubOrganization`: where to send the admin's browser.
 #[derive(SimpleObject)]

@@ -37,9 +37,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::OrgDisconnected};
 use crate::integrations::client::UpstreamClient;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::secrets::SecretBox;
 use azure_devops::AzureDevops;
 use credentials::Credentials;
@@ -140,7 +140,7 @@ impl ProviderService {
     /// findings stay. A second disconnect changes nothing and emits nothing.
     pub async fn disconnect(&self, user: &User, id: Uuid) -> ApiResult<organizations::Model> {
         admin_of_code(user)?;
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         let org = organizations::Entity::find_by_id(id)
             .filter(organizations::Column::TenantId.eq(user.tenant_id))
             .one(&txn)
@@ -354,7 +354,7 @@ impl ProviderService {
         repos: &[Repo],
     ) -> Result<(organizations::Model, discovery::Applied), ProviderError> {
         let now = Utc::now();
-        let txn = crate::db::begin_write(&self.db)
+        let txn = crate::kernel::db::begin_write(&self.db)
             .await
             .map_err(ApiError::from)?;
         let Some(current) = discovery::refresh_org(&txn, org, info, repos.len(), now).await? else {

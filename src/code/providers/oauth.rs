@@ -9,9 +9,9 @@ use reqwest::{Response, StatusCode};
 use serde::Deserialize;
 
 use super::wire::{self, ProviderResult, RetryAt};
-use crate::graphql::errors::ApiError;
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::ApiError;
 
 /// The grant being redeemed.
 #[derive(Clone, Copy)]

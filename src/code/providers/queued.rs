@@ -13,7 +13,7 @@ use super::{
     OrganizationDiscovery, ProviderService, QUEUED_STALE_MINUTES, RunOutcome, admin_of_code,
 };
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 impl ProviderService {
     /// `rediscoverOrganization`: queues a discovery and audit run (one at a time per

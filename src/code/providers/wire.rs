@@ -10,9 +10,9 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::graphql::errors::{ApiError, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, Code};
 
 /// What a failed provider call knows beyond its code: when the provider said to come back.
 #[derive(Debug)]

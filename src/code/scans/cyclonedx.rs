@@ -10,7 +10,7 @@ use entities::enums::{FindingKind, Severity};
 use serde::Deserialize;
 
 use super::{Detected, Parsed, clip, deserialize, head, rank, severity_of_score};
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 /// The spec versions that can carry vulnerabilities.
 const VERSIONS: [&str; 3] = ["1.4", "1.5", "1.6"];

@@ -6,9 +6,9 @@ use entities::enums::Product;
 
 use super::{ScanFormat, ScanSummary};
 use crate::code::types::Repository;
-use crate::graphql::batch::Siblings;
-use crate::graphql::relay::expect_id;
 use crate::graphql::{principal, state};
+use crate::kernel::batch::Siblings;
+use crate::kernel::paging::expect_id;
 
 /// Input of `ingestScan`.
 #[derive(InputObject)]

@@ -12,7 +12,7 @@ use entities::enums::{FindingKind, Role, Severity};
 use serde::de::DeserializeOwned;
 
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 pub use service::{ScanService, ScanSummary};
 

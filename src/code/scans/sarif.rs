@@ -14,7 +14,7 @@ use serde_sarif::sarif::{
 };
 
 use super::{Detected, Parsed, clip, deserialize, head, severity_of_score};
-use crate::graphql::errors::{ApiError, ApiResult};
+use crate::kernel::errors::{ApiError, ApiResult};
 
 const TITLE_MAX: usize = 300;
 const TEXT_MAX: usize = 8_000;

@@ -18,8 +18,8 @@ use uuid::Uuid;
 use super::scores::{self, OpenCount};
 use super::{Detected, ScanFormat, parse, uploader};
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::NewSecretDetected};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// Rows per multi-row statement (well under both databases' bind-parameter limits).
 const CHUNK: usize = 200;
@@ -154,7 +154,7 @@ impl ScanService {
         }
         let parsed = parse(format, document)?;
         let now = Utc::now();
-        let txn = crate::db::begin_write(&self.db).await?;
+        let txn = crate::kernel::db::begin_write(&self.db).await?;
         // Locks the repository row on PostgreSQL: one ingestion per repository at a time, so the
         // "new secret" decision and the resolution see a settled state.
         let repo = repositories::Entity::find_by_id(repository_id)

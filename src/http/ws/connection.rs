@@ -13,7 +13,7 @@ use super::protocol::{self, ClientMessage, close};
 use super::shared::{Frame, Key, Subscription};
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::graphql::errors::Code;
+use crate::kernel::errors::Code;
 use crate::telemetry::metrics::GaugeShare;
 
 /// Why the server closes a connection.

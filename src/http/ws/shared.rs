@@ -13,7 +13,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::app::AppState;
 use crate::auth::Principal;
-use crate::graphql::errors::Code;
+use crate::kernel::errors::Code;
 
 /// Results kept for a slow socket; past that it skips to the newest.
 const BUFFER: usize = 16;

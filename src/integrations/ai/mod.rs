@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::client::{Retry, UpstreamClient};
 use super::status::Integration;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 pub use wire::{ChatRequest, Message};
 
 /// The model the AI gateway routes to.

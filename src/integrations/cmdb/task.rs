@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::CmdbService;
-use crate::graphql::errors::ApiError;
+use crate::kernel::errors::ApiError;
 
 /// Timer `code-cmdb-sync-timer`: starts one sync per tenant that has repositories.
 #[derive(Serialize, Deserialize)]

@@ -9,9 +9,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::graphql::errors::{ApiError, ApiResult};
-use crate::graphql::relay::global_id;
 use crate::integrations::insight::{RepoContext, hours, link_back, repository_context};
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::paging::global_id;
 
 /// A technical-debt opportunity needs at least this debt score (0–100).
 pub const MIN_DEBT_SCORE: i32 = 60;

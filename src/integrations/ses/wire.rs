@@ -13,9 +13,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::config::IntegrationsConfig;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::client::UpstreamClient;
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// One plain-text e-mail to one recipient.
 #[derive(Clone, Debug)]

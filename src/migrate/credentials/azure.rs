@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::oauth::{self, SCOPE};
 use crate::config::IntegrationsConfig;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::client::{Retry, UpstreamClient};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// The Blob service version we call and sign with (the SAS builder's own version).
 pub const STORAGE_VERSION: &str = "2026-04-06";

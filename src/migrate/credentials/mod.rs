@@ -19,10 +19,10 @@ use uuid::Uuid;
 
 use super::rules::{storage_account, storage_container};
 use crate::auth::User;
-use crate::graphql::errors::{ApiError, ApiResult, Code};
-use crate::graphql::relay::{expect_id, global_id};
 use crate::integrations::client::UpstreamClient;
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::paging::{expect_id, global_id};
 use crate::secrets::SecretBox;
 use azure::Grant;
 use oauth::ConnectState;

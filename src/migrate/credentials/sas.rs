@@ -7,7 +7,7 @@ use azure_storage_common::models::UserDelegationKey;
 use azure_storage_sas::{SasBuilder, SasProtocol};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 
-use crate::graphql::errors::{ApiError, ApiResult, Code};
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// How long a SAS is valid from now.
 pub const LIFETIME_MINUTES: i64 = 60;

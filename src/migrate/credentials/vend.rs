@@ -13,8 +13,8 @@ use super::azure::{self, Grant};
 use super::sas::{self, PERMISSIONS};
 use super::{CredentialService, refresh_expiry};
 use crate::auth::{Agent, User};
-use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::status::Integration;
+use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// What an agent uploads with (the REST answer, camelCase).
 #[derive(Serialize, Debug)]

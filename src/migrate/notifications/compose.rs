@@ -4,7 +4,7 @@ use entities::enums::NotificationKind;
 use entities::{jobs, notifications, projects};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
-use crate::graphql::errors::ApiResult;
+use crate::kernel::errors::ApiResult;
 use crate::migrate::jobs::kind_name;
 
 /// Subject and plain-text body; `None` when the job or project is gone.

@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use super::tasks::NotificationDelivery;
-use crate::graphql::errors::ApiResult;
+use crate::kernel::errors::ApiResult;
 
 /// Notifications written for one subject, to be handed to the queue after the commit.
 #[derive(Clone, Debug)]

@@ -19,12 +19,12 @@ use uuid::Uuid;
 use super::compose::letter;
 use super::enqueue::{enqueue, wake};
 use super::tasks::NotificationDelivery;
-use crate::db::list_page;
-use crate::graphql::errors::{ApiResult, Code};
-use crate::graphql::relay::{Listed, Window};
 use crate::integrations::client::UpstreamClient;
 use crate::integrations::ses::{self, Email};
 use crate::integrations::status::Integration;
+use crate::kernel::db::list_page;
+use crate::kernel::errors::{ApiResult, Code};
+use crate::kernel::paging::{Listed, Window};
 
 /// How far ahead the daily check looks for expiring credentials.
 pub const EXPIRING_WITHIN_DAYS: i64 = 7;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::service::NotificationService;
-use crate::graphql::errors::ApiError;
+use crate::kernel::errors::ApiError;
 
 /// Sends the pending, never-tried notifications of one subject (a job or a project).
 #[derive(Serialize, Deserialize, Clone, Debug)]
