@@ -5,7 +5,8 @@ use entities::{findings, repositories};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use serde_json::json;
 
-use crate::kernel::order::{OrderDirection, Sort, SortType, int_last};
+use crate::graphql::order::OrderDirection;
+use crate::kernel::order::{Sort, SortType, int_last};
 
 /// What repositories can be sorted by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

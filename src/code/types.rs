@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use entities::{enums, findings, organizations, recommendations, repositories};
 
 use super::inputs::{FindingFilter, RepositoryFilter};
+use crate::graphql::relay::{connection, global_id};
 use crate::graphql::{response_key, state};
 use crate::kernel::batch::Siblings;
-use crate::kernel::paging::{connection, global_id, window};
+use crate::kernel::paging::window;
 
 /// Source-control provider of an organization.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

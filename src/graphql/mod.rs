@@ -2,10 +2,12 @@
 
 pub mod directives;
 pub mod documents;
+pub mod errors;
 pub mod hygiene;
 pub mod limits;
 pub mod money;
 pub mod node;
+pub mod order;
 pub mod persisted;
 pub mod relay;
 pub mod response_order;

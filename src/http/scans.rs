@@ -63,7 +63,7 @@ fn view(s: ScanSummary) -> serde_json::Value {
         "resolved": s.resolved,
         "newSecrets": s.new_secrets,
         "repository": {
-            "id": global_id("Repository", s.repository.id).0,
+            "id": global_id("Repository", s.repository.id),
             "healthScore": s.repository.health_score,
             "debtScore": s.repository.debt_score,
         },

@@ -65,7 +65,7 @@ impl PsaService {
             &finding,
             &repo,
             client.as_ref(),
-            global_id("Finding", finding.id).0,
+            global_id("Finding", finding.id),
             link_back(&self.public_url, "findings", "Finding", finding.id),
         );
         let created = self.create(&["tickets"], &key, &body).await?;
@@ -104,7 +104,7 @@ impl PsaService {
             &rec,
             &repo,
             client.as_ref(),
-            global_id("Recommendation", rec.id).0,
+            global_id("Recommendation", rec.id),
             link_back(
                 &self.public_url,
                 "recommendations",

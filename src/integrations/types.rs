@@ -8,7 +8,7 @@ use entities::{
 
 use super::service::IntegrationStatus;
 use super::status::Integration as Upstream;
-use crate::kernel::paging::{connection, global_id};
+use crate::graphql::relay::{connection, global_id};
 use crate::tenancy::graphql::Product;
 
 /// An upstream the gateway talks to.

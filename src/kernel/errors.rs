@@ -1,8 +1,6 @@
 //! The one error vocabulary of DESIGN.md §5. Every service error carries a code; internal errors
 //! are logged and masked before they reach a client.
 
-use async_graphql::ErrorExtensions;
-
 /// The codes a client can see in `extensions.code`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Code {
@@ -93,7 +91,7 @@ impl Code {
 /// An error a service returns: a code and a message safe to show.
 ///
 /// Deliberately not `Display`: async-graphql turns any `Display` error into a client error
-/// without a code, so `?` must go through our `From` below instead.
+/// without a code, so `?` must go through the GraphQL layer's `From` (`graphql/errors.rs`).
 #[derive(Debug)]
 pub enum ApiError {
     Coded(Code, String),
@@ -158,7 +156,7 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(error: sea_orm::DbErr) -> Self {
-        if crate::kernel::db_errors::unavailable(&error) {
+        if super::db_errors::unavailable(&error) {
             return ApiError::db_unavailable(&error);
         }
         ApiError::Internal(error.into())
@@ -167,25 +165,9 @@ impl From<sea_orm::DbErr> for ApiError {
 
 impl From<anyhow::Error> for ApiError {
     fn from(error: anyhow::Error) -> Self {
-        if crate::kernel::db_errors::chain_unavailable(&error) {
+        if super::db_errors::chain_unavailable(&error) {
             return ApiError::db_unavailable(&format!("{error:#}"));
         }
         ApiError::Internal(error)
-    }
-}
-
-impl From<ApiError> for async_graphql::Error {
-    fn from(error: ApiError) -> Self {
-        error.extend()
-    }
-}
-
-impl ErrorExtensions for ApiError {
-    fn extend(&self) -> async_graphql::Error {
-        if let ApiError::Internal(inner) = self {
-            tracing::error!(error = ?inner, "internal error");
-        }
-        async_graphql::Error::new(self.message())
-            .extend_with(|_, e| e.set("code", self.code().as_str()))
     }
 }

@@ -2,23 +2,12 @@
 //! the cursor. Sortable fields are NOT NULL columns or nullable integers with a sentinel that puts
 //! unknown values last in either direction (so every row has a comparable key).
 
-use async_graphql::Enum;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value};
 use uuid::Uuid;
 
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::paging::{Window, sorted_cursor};
-
-/// Sort direction.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Default)]
-pub enum OrderDirection {
-    /// Smallest first (A→Z, oldest first).
-    #[default]
-    Asc,
-    /// Largest first (Z→A, newest first).
-    Desc,
-}
 
 /// What a sort value is, to read it back from a cursor.
 #[derive(Clone, Copy, Debug)]

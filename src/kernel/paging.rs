@@ -1,8 +1,8 @@
-//! Relay helpers: opaque global IDs, page arguments (keyset cursors, no OFFSET) and connections.
+//! Paging: opaque global ids, page arguments (keyset cursors, no OFFSET) and pages as plain data.
+//! The GraphQL connection types over them are in `graphql/relay.rs`.
 
 use std::sync::Arc;
 
-use async_graphql::{ID, SimpleObject};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures::future::BoxFuture;
@@ -14,8 +14,8 @@ use super::errors::{ApiError, ApiResult};
 pub const MAX_PAGE: i32 = 100;
 
 /// `Type:uuid`, base64url without padding.
-pub fn global_id(type_name: &str, id: Uuid) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}")))
+pub fn global_id(type_name: &str, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{type_name}:{id}"))
 }
 
 /// Decodes a global ID into its type name and row id; anything malformed is `NOT_FOUND`-proof
@@ -32,13 +32,10 @@ pub fn decode_global_id(id: &str) -> ApiResult<(String, Uuid)> {
 }
 
 /// Decodes a global ID that must name `expected`.
-pub fn expect_id(id: &ID, expected: &str) -> ApiResult<Uuid> {
+pub fn expect_id(id: &str, expected: &str) -> ApiResult<Uuid> {
     let (type_name, uuid) = decode_global_id(id)?;
     if type_name != expected {
-        return Err(ApiError::bad_input(format!(
-            "{} is not a {expected} ID",
-            id.as_str()
-        )));
+        return Err(ApiError::bad_input(format!("{id} is not a {expected} ID")));
     }
     Ok(uuid)
 }
@@ -123,11 +120,9 @@ pub fn window(
 }
 
 /// Where a page sits in its list.
-#[derive(SimpleObject, Clone, Debug)]
+#[derive(Clone, Debug)]
 pub struct PageInfo {
-    /// More items follow this page.
     pub has_next_page: bool,
-    /// Items precede this page.
     pub has_previous_page: bool,
     /// Cursor of the first item on this page.
     pub start_cursor: Option<String>,
@@ -197,7 +192,7 @@ pub struct Listed<T> {
     pub total: TotalCount,
     /// The rows that share child-list loads with these: this page for a top-level list, every
     /// parent's page of the same level for a nested one.
-    pub siblings: crate::kernel::batch::Siblings,
+    pub siblings: super::batch::Siblings,
 }
 
 /// Rows with a UUID primary key.
@@ -255,72 +250,3 @@ impl TotalCount {
         (self.0)().await
     }
 }
-
-/// Declares `XConnection` and `XEdge` for a node type.
-macro_rules! connection {
-    ($connection:ident, $edge:ident, $node:ty, $doc:literal) => {
-        #[doc = $doc]
-        pub struct $connection {
-            pub edges: Vec<$edge>,
-            pub page_info: $crate::kernel::paging::PageInfo,
-            pub total: $crate::kernel::paging::TotalCount,
-        }
-
-        /// An item of the list with its cursor.
-        #[derive(async_graphql::SimpleObject)]
-        pub struct $edge {
-            /// Opaque cursor for `after` / `before`.
-            pub cursor: String,
-            /// The item.
-            pub node: $node,
-        }
-
-        #[doc = $doc]
-        #[async_graphql::Object]
-        impl $connection {
-            /// The items on this page with their cursors.
-            async fn edges(&self) -> &[$edge] {
-                &self.edges
-            }
-            /// The items on this page.
-            async fn nodes(&self) -> Vec<&$node> {
-                self.edges.iter().map(|e| &e.node).collect()
-            }
-            /// Where this page sits in the whole list.
-            async fn page_info(&self) -> &$crate::kernel::paging::PageInfo {
-                &self.page_info
-            }
-            /// How many items the whole list holds (with the same filter).
-            async fn total_count(&self) -> async_graphql::Result<u64> {
-                Ok(self.total.get().await?)
-            }
-        }
-
-        impl $connection {
-            /// Wraps a listed page; every node shares the page's `Siblings` for its child lists.
-            pub fn build<T: $crate::kernel::paging::HasId>(
-                listed: $crate::kernel::paging::Listed<T>,
-                node: impl Fn(T, $crate::kernel::batch::Siblings) -> $node,
-            ) -> Self {
-                let siblings = listed.siblings;
-                let cursors = listed.page.cursors;
-                let edges = listed
-                    .page
-                    .items
-                    .into_iter()
-                    .zip(cursors)
-                    .map(|(item, cursor)| $edge {
-                        cursor,
-                        node: node(item, siblings.clone()),
-                    })
-                    .collect();
-                $connection {
-                    edges,
-                    page_info: listed.page.info,
-                    total: listed.total,
-                }
-            }
-        }
-    };
-}
-pub(crate) use connection;

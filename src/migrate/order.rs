@@ -5,7 +5,8 @@ use entities::jobs;
 use sea_orm::sea_query::Expr;
 use serde_json::json;
 
-use crate::kernel::order::{OrderDirection, Sort, SortType, ValueOf};
+use crate::graphql::order::OrderDirection;
+use crate::kernel::order::{Sort, SortType, ValueOf};
 
 /// What jobs can be sorted by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

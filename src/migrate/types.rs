@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use entities::{agent_commands, agents, enums, job_events, jobs, projects};
 
 use super::inputs::JobFilter;
+use crate::graphql::relay::{connection, global_id};
 use crate::graphql::scalars::Long;
 use crate::graphql::{response_key, state};
 use crate::kernel::batch::Siblings;
-use crate::kernel::paging::{connection, global_id, window};
+use crate::kernel::paging::window;
 
 /// Status of a desktop agent.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::enums;
 use entities::{tenants, users};
 
+use crate::graphql::relay::global_id;
 use crate::graphql::{principal, state};
-use crate::kernel::paging::global_id;
 
 /// A role in the tenant.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]

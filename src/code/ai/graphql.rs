@@ -7,8 +7,9 @@ use entities::{ai_runs, documents};
 
 use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
 use crate::code::types::Repository;
+use crate::graphql::relay::global_id;
 use crate::graphql::{principal, state};
-use crate::kernel::paging::{expect_id, global_id};
+use crate::kernel::paging::expect_id;
 
 /// One AI Platform generation for a repository and how it went.
 pub struct AiRunView {

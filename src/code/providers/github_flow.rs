@@ -159,7 +159,7 @@ impl ProviderService {
         Ok(format!(
             "{}/?organization=connecting&id={}",
             self.public_url.trim_end_matches('/'),
-            global_id("Organization", org.id).0
+            global_id("Organization", org.id)
         ))
     }
 

@@ -169,7 +169,7 @@ impl ProviderService {
         Ok(format!(
             "{}/?organization=connected&id={}",
             self.public_url.trim_end_matches('/'),
-            global_id("Organization", org.id).0
+            global_id("Organization", org.id)
         ))
     }
 

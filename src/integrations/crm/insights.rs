@@ -108,7 +108,7 @@ fn repo_insight(
         description,
         hours: effort,
         hours_basis,
-        source_global_id: global_id("Repository", id).0,
+        source_global_id: global_id("Repository", id),
         source_url: link_back(public_url, "repositories", "Repository", id),
         context,
     }
@@ -186,7 +186,7 @@ async fn recommendation(
         description,
         hours: rec.effort_hours,
         hours_basis: "the recommendation's effort estimate".into(),
-        source_global_id: global_id("Recommendation", rec.id).0,
+        source_global_id: global_id("Recommendation", rec.id),
         source_url: link_back(public_url, "recommendations", "Recommendation", rec.id),
         context,
     })

@@ -156,7 +156,7 @@ impl CredentialService {
         Ok(format!(
             "{}/?storage=connected&project={}",
             self.public_url.trim_end_matches('/'),
-            global_id("Project", saved.id).0
+            global_id("Project", saved.id)
         ))
     }
 

@@ -4,9 +4,10 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entities::{enums, notifications};
 
+use crate::graphql::relay::{connection, global_id};
 use crate::graphql::{principal, state};
 use crate::integrations::types::DeliveryStatus;
-use crate::kernel::paging::{connection, global_id, window};
+use crate::kernel::paging::window;
 
 /// What an e-mail notification is about.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
