@@ -8,8 +8,8 @@ use uuid::Uuid;
 
 use crate::auth::User;
 use crate::integrations::bus::{self, events::BackupRequested};
-use crate::kernel::db::list_page;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::kernel::lists::list_page;
 use crate::kernel::paging::{Listed, Window};
 
 #[derive(Clone)]

@@ -12,8 +12,8 @@ use uuid::Uuid;
 
 use super::status::Integration;
 use crate::config::IntegrationsConfig;
-use crate::kernel::db::list_page;
 use crate::kernel::errors::ApiResult;
+use crate::kernel::lists::list_page;
 use crate::kernel::paging::{Listed, Window};
 
 /// One row of the status page.

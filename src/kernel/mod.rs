@@ -5,5 +5,6 @@ pub mod batch;
 pub mod db;
 pub mod db_errors;
 pub mod errors;
+pub mod lists;
 pub mod order;
 pub mod paging;

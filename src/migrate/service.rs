@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use super::inputs::{AgentFilter, JobFilter, ProjectFilter};
 use crate::kernel::batch::Siblings;
-use crate::kernel::db::{
+use crate::kernel::errors::{ApiError, ApiResult};
+use crate::kernel::lists::{
     list_page, name_contains, nested_page, one_of_tenant, sorted_page, to_one,
 };
-use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::order::Sort;
 use crate::kernel::paging::{Listed, Window, expect_id};
 

@@ -22,8 +22,8 @@ use super::tasks::NotificationDelivery;
 use crate::integrations::client::UpstreamClient;
 use crate::integrations::ses::{self, Email};
 use crate::integrations::status::Integration;
-use crate::kernel::db::list_page;
 use crate::kernel::errors::{ApiResult, Code};
+use crate::kernel::lists::list_page;
 use crate::kernel::paging::{Listed, Window};
 
 /// How far ahead the daily check looks for expiring credentials.
