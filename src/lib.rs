@@ -1,6 +1,5 @@
 //! stack-gateway: one GraphQL endpoint for The One Code and The One Migrate.
 
-pub mod app;
 pub mod auth;
 pub mod code;
 pub mod config;
@@ -12,6 +11,7 @@ pub mod kernel;
 pub mod live;
 pub mod migrate;
 pub mod secrets;
+pub mod services;
 pub mod tasks;
 pub mod telemetry;
 pub mod tenancy;

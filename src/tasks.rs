@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use jobs::{BoxDynError, QueueTask, Runner};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
+use crate::services::AppState;
 
 /// Deletes expired sessions and used sign-in tokens (timer `session-cleanup`).
 #[derive(Serialize, Deserialize)]

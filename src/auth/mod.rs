@@ -1,7 +1,6 @@
 //! Authentication: Hub SSO, cookie sessions, Bearer tokens, agent keys, and the principal.
 
 pub mod claims;
-pub mod http;
 pub mod principal;
 pub mod redirect;
 pub mod service;

@@ -15,7 +15,6 @@ pub mod scalars;
 
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::code::ai::graphql::{AiMutation, AiQuery};
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
@@ -30,6 +29,7 @@ use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
 use crate::migrate::notifications::graphql::NotificationsQuery;
 use crate::migrate::subscriptions::MigrateSubscription;
+use crate::services::AppState;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 

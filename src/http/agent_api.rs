@@ -16,12 +16,12 @@ use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 use super::{REQUEST_ID, error_response};
-use crate::app::AppState;
 use crate::auth::{Agent, Principal};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::decode_global_id;
 use crate::migrate::agents::AgentHello;
 use crate::migrate::reports::{Completion, Failure, Progress};
+use crate::services::AppState;
 
 /// An agent as the agent sees itself.
 #[derive(Serialize)]
@@ -150,7 +150,7 @@ fn job_body(job: jobs::Model) -> serde_json::Value {
 
 /// The calling agent: users are `FORBIDDEN` here, no key is `UNAUTHENTICATED`.
 pub(super) async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<Agent> {
-    match crate::auth::http::principal(state, headers).await? {
+    match crate::http::auth::principal(state, headers).await? {
         Principal::Agent(agent) => Ok(agent),
         Principal::User(_) => Err(ApiError::forbidden(
             "the agent API takes an agent key; users work through /graphql",

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::agent_api::{caller, path_id, reply};
 use super::{REQUEST_ID, error_response};
-use crate::app::AppState;
+use crate::services::AppState;
 
 /// Credentials must not be kept by caches, nor the callback's code leak through a referrer.
 pub(super) fn private(mut response: Response) -> Response {

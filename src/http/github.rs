@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::credentials::{private, redirect_or_error};
-use crate::app::AppState;
+use crate::services::AppState;
 
 #[derive(Deserialize)]
 pub struct SetupParams {

@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::{REQUEST_ID, error_body, error_response};
-use crate::app::AppState;
 use crate::graphql::persisted::Refusal;
 use crate::kernel::errors::Code;
+use crate::services::AppState;
 use crate::telemetry::metrics::{ANONYMOUS_OPERATION, GraphqlOutcome, UNKNOWN_OPERATION};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -383,7 +383,7 @@ async fn execute(
             rid.as_deref(),
         );
     }
-    let principal = match crate::auth::http::principal(&state, headers).await {
+    let principal = match crate::http::auth::principal(&state, headers).await {
         Ok(p) => p,
         Err(error) => {
             let response = error_response(&error, rid.as_deref());

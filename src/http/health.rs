@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::ConnectionTrait;
 
-use crate::app::AppState;
+use crate::services::AppState;
 
 /// How long a readiness check waits for each database.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::Utc;
 
-use crate::app::AppState;
+use crate::services::AppState;
 use crate::telemetry::metrics::Metrics;
 
 /// The longest a scrape waits for each database read; a slow one is skipped (and logged).

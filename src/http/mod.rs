@@ -2,6 +2,7 @@
 
 mod activity;
 pub mod agent_api;
+pub mod auth;
 pub mod credentials;
 pub mod github;
 pub mod graphql;
@@ -22,9 +23,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::app::AppState;
-use crate::auth;
 use crate::kernel::errors::{ApiError, Code};
+use crate::services::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,11 +34,8 @@ pub fn router(state: AppState) -> Router {
         .route("/playground/{*path}", get(playground::asset))
         .route("/graphql", post(graphql::post).get(graphql::get))
         .route("/graphql/ws", get(ws::upgrade))
-        .route(
-            "/auth/sso",
-            get(auth::http::sso_get).post(auth::http::sso_post),
-        )
-        .route("/auth/logout", post(auth::http::logout))
+        .route("/auth/sso", get(auth::sso_get).post(auth::sso_post))
+        .route("/auth/logout", post(auth::logout))
         .route("/auth/azure/callback", get(credentials::azure_callback))
         .route("/auth/github/setup", get(github::setup))
         .route("/auth/github/callback", get(github::callback))

@@ -12,11 +12,11 @@ use entities::enums::Product;
 use serde_json::json;
 
 use super::agent_api::{path_id, reply};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::code::scans::{ScanFormat, ScanSummary};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
+use crate::services::AppState;
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -85,7 +85,7 @@ pub async fn upload(
                 "send a Hub token as Authorization: Bearer",
             ));
         }
-        let principal = crate::auth::http::principal(&state, &headers).await?;
+        let principal = crate::http::auth::principal(&state, &headers).await?;
         if matches!(principal, Principal::Agent(_)) {
             return Err(ApiError::forbidden("agent keys cannot upload scans"));
         }

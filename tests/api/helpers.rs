@@ -9,9 +9,9 @@ use entities::enums::{FindingKind, FindingStatus, Lifecycle, OrgStatus, Provider
 use entities::{findings, organizations, repositories, tenants};
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
-use stack_gateway::app::{AppState, Server};
 use stack_gateway::auth::claims::{MintRequest, mint};
 use stack_gateway::config::{Config, GraphqlLimits, IntegrationsConfig, SsoConfig};
+use stack_gateway::services::{AppState, Server};
 use uuid::Uuid;
 
 pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";

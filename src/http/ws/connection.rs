@@ -11,9 +11,9 @@ use tokio_stream::StreamMap;
 
 use super::protocol::{self, ClientMessage, close};
 use super::shared::{Frame, Key, Subscription};
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::kernel::errors::Code;
+use crate::services::AppState;
 use crate::telemetry::metrics::GaugeShare;
 
 /// Why the server closes a connection.
@@ -305,11 +305,11 @@ async fn authenticate(
         .find_map(|field| payload.get(field).and_then(|v| v.as_str()));
     if let Some(given) = given {
         // A token no header could carry is refused, not dropped (the cookie must not stand in).
-        let value = crate::auth::http::bearer_header(given)
+        let value = crate::http::auth::bearer_header(given)
             .ok_or_else(|| Closing::new(close::FORBIDDEN, "Forbidden"))?;
         headers.insert(header::AUTHORIZATION, value);
     }
-    match crate::auth::http::principal(state, &headers).await {
+    match crate::http::auth::principal(state, &headers).await {
         Ok(Principal::Anonymous) | Err(_) => Err(Closing::new(close::FORBIDDEN, "Forbidden")),
         Ok(principal) => Ok(principal),
     }

@@ -29,7 +29,7 @@ proptest! {
         if let Ok(Input::Message(ClientMessage::ConnectionInit { payload: Some(p) })) =
             parse(Message::Text(Utf8Bytes::from(message.to_string())))
         {
-            let _ = p["authorization"].as_str().map(crate::auth::http::bearer_header);
+            let _ = p["authorization"].as_str().map(crate::http::auth::bearer_header);
         }
     }
 }

@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::{REQUEST_ID, error_response};
-use crate::app::AppState;
 use crate::kernel::errors::{ApiError, Code};
+use crate::services::AppState;
 
 /// Per-socket buffers: the default 128 KiB read buffer would cost 1.3 GB for 10,000 sockets.
 const SOCKET_BUFFER: usize = 4 * 1024;

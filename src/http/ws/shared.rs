@@ -11,9 +11,9 @@ use futures::{Stream, StreamExt};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::app::AppState;
 use crate::auth::Principal;
 use crate::kernel::errors::Code;
+use crate::services::AppState;
 
 /// Results kept for a slow socket; past that it skips to the newest.
 const BUFFER: usize = 16;

@@ -8,10 +8,10 @@ use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
 use serde::Deserialize;
 
-use super::principal::Principal;
-use crate::app::AppState;
+use crate::auth::Principal;
 use crate::http::error_response;
 use crate::kernel::errors::{ApiError, ApiResult};
+use crate::services::AppState;
 
 pub const SESSION_COOKIE: &str = "code_session";
 
@@ -51,7 +51,7 @@ async fn sso(state: AppState, params: SsoParams) -> Response {
                 .secure(state.config.secure_cookies())
                 .max_age(cookie::time::Duration::seconds(max_age))
                 .build();
-            let target = super::redirect::safe_redirect(params.redirect.as_deref());
+            let target = crate::auth::redirect::safe_redirect(params.redirect.as_deref());
             let mut response = StatusCode::SEE_OTHER.into_response();
             let headers = response.headers_mut();
             headers.insert(
