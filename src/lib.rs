@@ -11,6 +11,7 @@ pub mod kernel;
 pub mod live;
 pub mod migrate;
 pub mod secrets;
+pub mod server;
 pub mod services;
 pub mod tasks;
 pub mod telemetry;

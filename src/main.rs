@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
-            stack_gateway::services::AppState::connect(config).await?;
+            stack_gateway::services::Services::connect(config).await?;
             println!("migrations applied");
         }
         Command::Demo {
@@ -139,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
-            let state = stack_gateway::services::AppState::connect(config).await?;
+            let state = stack_gateway::services::Services::connect(config).await?;
             let summary = stack_gateway::demo::seed(&state.db, &tenant, &tenant_name).await?;
             println!("demo data for tenant {tenant}: {summary}");
         }
@@ -185,11 +185,11 @@ async fn main() -> anyhow::Result<()> {
             for notice in &config.notices {
                 tracing::warn!("{notice}");
             }
-            let server = stack_gateway::services::Server::bind(config.clone()).await?;
+            let server = stack_gateway::server::Server::bind(config.clone()).await?;
             let addr = server.local_addr();
             // The tenant of the dev sign-in link below, seeded before any request is served.
             let seeded = if demo {
-                let db = &server.state.db;
+                let db = &server.services.db;
                 Some(stack_gateway::demo::seed(db, "dev-tenant", "Dev Tenant").await?)
             } else {
                 None

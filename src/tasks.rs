@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use jobs::{BoxDynError, QueueTask, Runner};
 use serde::{Deserialize, Serialize};
 
-use crate::services::AppState;
+use crate::services::Services;
 
 /// Deletes expired sessions and used sign-in tokens (timer `session-cleanup`).
 #[derive(Serialize, Deserialize)]
@@ -29,8 +29,8 @@ impl QueueTask for PsaStatusRefresh {
     const MAX_ATTEMPTS: usize = 3;
 }
 
-fn register_psa(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
-    let psa = state.psa.clone();
+fn register_psa(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
+    let psa = services.psa.clone();
     runner
         .task(move |task: PsaStatusRefresh| {
             let psa = psa.clone();
@@ -47,16 +47,16 @@ fn register_psa(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
 }
 
 /// Registers every task handler and timer.
-pub fn register(runner: Runner, state: &AppState) -> anyhow::Result<Runner> {
-    let runner = register_psa(runner, state)?;
-    let runner = crate::integrations::cmdb::register(runner, &state.cmdb)?;
-    let runner = crate::code::ai::register(runner, &state.ai)?;
-    let runner = crate::code::providers::register(runner, &state.providers)?;
-    let runner = crate::integrations::billing::register(runner, &state.billing)?;
-    let runner = crate::integrations::probe::register(runner, &state.upstream)?;
-    let runner = crate::migrate::offline::register(runner, &state.agents)?;
-    let runner = crate::migrate::notifications::register(runner, &state.notifications)?;
-    let auth = state.auth.clone();
+pub fn register(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
+    let runner = register_psa(runner, services)?;
+    let runner = crate::integrations::cmdb::register(runner, &services.cmdb)?;
+    let runner = crate::code::ai::register(runner, &services.ai)?;
+    let runner = crate::code::providers::register(runner, &services.providers)?;
+    let runner = crate::integrations::billing::register(runner, &services.billing)?;
+    let runner = crate::integrations::probe::register(runner, &services.upstream)?;
+    let runner = crate::migrate::offline::register(runner, &services.agents)?;
+    let runner = crate::migrate::notifications::register(runner, &services.notifications)?;
+    let auth = services.auth.clone();
     runner
         .task(move |_: SessionCleanup| {
             let auth = auth.clone();

@@ -9,7 +9,9 @@ use super::types::{
     Finding, FindingConnection, Organization, OrganizationConnection, Recommendation,
     RecommendationConnection, Repository, RepositoryConnection,
 };
-use crate::graphql::{principal, state};
+use crate::code::CodeService;
+use crate::code::backups::BackupService;
+use crate::graphql::{principal, service};
 use crate::kernel::paging::window;
 
 #[derive(Default)]
@@ -29,8 +31,7 @@ impl CodeQuery {
         filter: Option<OrganizationFilter>,
     ) -> Result<OrganizationConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let listed = state(ctx)
-            .code
+        let listed = service::<CodeService>(ctx)
             .organizations(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -58,8 +59,7 @@ impl CodeQuery {
         >,
     ) -> Result<RepositoryConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let listed = state(ctx)
-            .code
+        let listed = service::<CodeService>(ctx)
             .repositories(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -88,8 +88,7 @@ impl CodeQuery {
         >,
     ) -> Result<FindingConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let listed = state(ctx)
-            .code
+        let listed = service::<CodeService>(ctx)
             .findings(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -115,8 +114,7 @@ impl CodeQuery {
         filter: Option<RecommendationFilter>,
     ) -> Result<RecommendationConnection> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let listed = state(ctx)
-            .code
+        let listed = service::<CodeService>(ctx)
             .recommendations(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -157,7 +155,9 @@ impl CodeMutation {
     ) -> Result<RequestBackupPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
         let repository = crate::kernel::paging::expect_id(&input.repository_id, "Repository")?;
-        let row = state(ctx).backups.request(user, repository).await?;
+        let row = service::<BackupService>(ctx)
+            .request(user, repository)
+            .await?;
         Ok(RequestBackupPayload {
             backup: super::types::Backup { row },
         })
@@ -186,8 +186,7 @@ impl BackupQuery {
         let repository = repository_id
             .map(|id| crate::kernel::paging::expect_id(&id, "Repository"))
             .transpose()?;
-        let listed = state(ctx)
-            .backups
+        let listed = service::<BackupService>(ctx)
             .list(
                 user.tenant_id,
                 repository,

@@ -5,8 +5,9 @@ use chrono::{DateTime, Utc};
 use entities::{enums, findings, organizations, recommendations, repositories};
 
 use super::inputs::{FindingFilter, RepositoryFilter};
+use crate::code::CodeService;
 use crate::graphql::relay::{connection, global_id};
-use crate::graphql::{response_key, state};
+use crate::graphql::{response_key, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::window;
 
@@ -184,7 +185,7 @@ impl Organization {
         filter: Option<RepositoryFilter>,
     ) -> Result<RepositoryConnection> {
         let window = window(first, after, last, before)?;
-        let code = &state(ctx).code;
+        let code = &service::<CodeService>(ctx);
         let listed = code
             .organization_repositories(
                 &self.siblings.in_field(response_key(ctx)),
@@ -278,8 +279,7 @@ impl Repository {
     }
     /// The organization the repository belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {
-        let row = state(ctx)
-            .code
+        let row = service::<CodeService>(ctx)
             .repository_organization(&self.siblings, &self.row)
             .await?;
         Ok(Organization {
@@ -311,7 +311,7 @@ impl Repository {
         filter: Option<FindingFilter>,
     ) -> Result<FindingConnection> {
         let window = window(first, after, last, before)?;
-        let code = &state(ctx).code;
+        let code = &service::<CodeService>(ctx);
         let listed = code
             .repository_findings(
                 &self.siblings.in_field(response_key(ctx)),
@@ -410,8 +410,7 @@ impl Finding {
     }
     /// The repository the finding came from.
     async fn repository(&self, ctx: &Context<'_>) -> Result<Repository> {
-        let row = state(ctx)
-            .code
+        let row = service::<CodeService>(ctx)
             .finding_repository(&self.siblings, &self.row)
             .await?;
         Ok(Repository {
@@ -456,8 +455,7 @@ impl Recommendation {
     }
     /// The repository it is about.
     async fn repository(&self, ctx: &Context<'_>) -> Result<Repository> {
-        let row = state(ctx)
-            .code
+        let row = service::<CodeService>(ctx)
             .recommendation_repository(&self.siblings, &self.row)
             .await?;
         Ok(Repository {

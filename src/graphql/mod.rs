@@ -29,7 +29,7 @@ use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
 use crate::migrate::notifications::graphql::NotificationsQuery;
 use crate::migrate::subscriptions::MigrateSubscription;
-use crate::services::AppState;
+use crate::services::Services;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 
@@ -66,30 +66,55 @@ pub struct Subscription(MigrateSubscription);
 
 pub type GatewaySchema = Schema<Query, Mutation, Subscription>;
 
-/// Builds the schema with the configured limits. The server state is added per request.
-pub fn build_schema(limits: &GraphqlLimits) -> GatewaySchema {
-    let mut builder = Schema::build(
-        Query::default(),
-        Mutation::default(),
-        Subscription::default(),
-    )
-    .limit_complexity(limits.max_complexity)
-    .limit_recursive_depth(64)
-    .extension(limits::Limits(limits.clone()));
+/// Builds the schema with the configured limits. Each domain service is the schema's data, so a
+/// resolver reaches its own service (`service::<CodeService>(ctx)`), not the whole process; the
+/// principal is added per request.
+pub fn build_schema(limits: &GraphqlLimits, services: &Services) -> GatewaySchema {
+    let s = services;
+    let mut builder = schema_builder()
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(64)
+        .extension(limits::Limits(limits.clone()))
+        .data(s.tenancy.clone())
+        .data(s.code.clone())
+        .data(s.backups.clone())
+        .data(s.ai.clone())
+        .data(s.scans.clone())
+        .data(s.providers.clone())
+        .data(s.migrate.clone())
+        .data(s.projects.clone())
+        .data(s.agents.clone())
+        .data(s.jobs.clone())
+        .data(s.credentials.clone())
+        .data(s.notifications.clone())
+        .data(s.integrations.clone())
+        .data(s.upstream.clone())
+        .data(s.psa.clone())
+        .data(s.crm.clone())
+        .data(s.cmdb.clone())
+        .data(s.live.clone());
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
     builder.finish()
 }
 
-/// The SDL of the schema, as checked in at `schema/schema.graphql`.
-pub fn sdl() -> String {
-    build_schema(&GraphqlLimits::default()).sdl()
+fn schema_builder() -> async_graphql::SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
 }
 
-/// The server state, added to every request.
-pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
-    ctx.data_unchecked::<AppState>()
+/// The SDL of the schema, as checked in at `schema/schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// A domain service, registered as schema data by `build_schema`.
+pub fn service<'a, T: std::any::Any + Send + Sync>(ctx: &Context<'a>) -> &'a T {
+    ctx.data_unchecked::<T>()
 }
 
 /// The field's key in the response: its alias, or its name.

@@ -3,13 +3,17 @@
 use async_graphql::{Context, ID, Interface, Object, Result};
 use entities::enums::Product;
 
-use super::{principal, state};
+use super::{principal, service};
+use crate::code::CodeService;
+use crate::code::ai::AiService;
 use crate::code::ai::graphql::AiRunView;
 use crate::code::types::{Finding, Organization, Recommendation, Repository};
+use crate::integrations::IntegrationsService;
 use crate::integrations::types::{BillingReport, CmdbSyncRun, CrmOpportunity, PsaLink};
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::paging::decode_global_id;
+use crate::migrate::MigrateService;
 use crate::migrate::types::{Agent, Job, Project};
 
 /// An object with a global ID, fetchable through `node(id:)`.
@@ -33,8 +37,8 @@ pub enum Node {
 async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
     let (type_name, uuid) = decode_global_id(id)?;
     let who = principal(ctx);
-    let code = &state(ctx).code;
-    let migrate = &state(ctx).migrate;
+    let code = &service::<CodeService>(ctx);
+    let migrate = &service::<MigrateService>(ctx);
     let missing = || ApiError::not_found("object");
     Ok(match type_name.as_str() {
         "Organization" => {
@@ -72,8 +76,7 @@ async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
         }
         "AiRun" => {
             let tenant = who.product_user(Product::Code)?.tenant_id;
-            let row = state(ctx)
-                .ai
+            let row = service::<AiService>(ctx)
                 .run_of(tenant, uuid)
                 .await?
                 .ok_or_else(missing)?;
@@ -103,7 +106,7 @@ async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
         "PsaLink" | "CrmOpportunity" | "CmdbSyncRun" | "BillingReport" => {
             // Like their lists on the Integrations page: any signed-in user of the tenant.
             let tenant = who.user()?.tenant_id;
-            let integrations = &state(ctx).integrations;
+            let integrations = &service::<IntegrationsService>(ctx);
             match type_name.as_str() {
                 "PsaLink" => {
                     let row = integrations.psa_link(tenant, uuid).await?;

@@ -17,11 +17,11 @@ use uuid::Uuid;
 
 use super::{REQUEST_ID, error_response};
 use crate::auth::{Agent, Principal};
+use crate::http::state::AppState;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::decode_global_id;
 use crate::migrate::agents::AgentHello;
 use crate::migrate::reports::{Completion, Failure, Progress};
-use crate::services::AppState;
 
 /// An agent as the agent sees itself.
 #[derive(Serialize)]
@@ -202,6 +202,7 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, bytes: 
     let result = async {
         let agent = caller(&state, &headers).await?;
         let row = state
+            .services
             .agents
             .reregister(&agent, body::<AgentHello>(&bytes)?)
             .await?;
@@ -214,7 +215,7 @@ pub async fn register(State(state): State<AppState>, headers: HeaderMap, bytes: 
 pub async fn heartbeat(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = async {
         let agent = caller(&state, &headers).await?;
-        let (row, commands) = state.agents.heartbeat(&agent).await?;
+        let (row, commands) = state.services.agents.heartbeat(&agent).await?;
         let commands: Vec<CommandView> = commands.into_iter().map(Into::into).collect();
         Ok(serde_json::json!({ "agent": AgentView::from(row), "commands": commands }))
     };
@@ -230,6 +231,7 @@ pub async fn ack(
     let result = async {
         let agent = caller(&state, &headers).await?;
         let (command, job) = state
+            .services
             .jobs
             .acknowledge(&agent, path_id(&id, "AgentCommand")?)
             .await?;
@@ -243,7 +245,7 @@ pub async fn ack(
 pub async fn jobs(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = async {
         let agent = caller(&state, &headers).await?;
-        let rows = state.jobs.agent_jobs(&agent).await?;
+        let rows = state.services.jobs.agent_jobs(&agent).await?;
         let jobs: Vec<JobView> = rows.into_iter().map(|(j, p)| JobView::new(j, p)).collect();
         Ok(serde_json::json!({ "jobs": jobs }))
     };
@@ -259,7 +261,11 @@ pub async fn start(
     let result = async {
         let agent = caller(&state, &headers).await?;
         Ok(job_body(
-            state.jobs.start(&agent, path_id(&id, "Job")?).await?,
+            state
+                .services
+                .jobs
+                .start(&agent, path_id(&id, "Job")?)
+                .await?,
         ))
     };
     reply(&headers, result.await)
@@ -277,6 +283,7 @@ pub async fn progress(
         let report = body::<Progress>(&bytes)?;
         Ok(job_body(
             state
+                .services
                 .jobs
                 .progress(&agent, path_id(&id, "Job")?, report)
                 .await?,
@@ -297,6 +304,7 @@ pub async fn complete(
         let done = body::<Completion>(&bytes)?;
         Ok(job_body(
             state
+                .services
                 .jobs
                 .complete(&agent, path_id(&id, "Job")?, done)
                 .await?,
@@ -317,6 +325,7 @@ pub async fn fail(
         let failure = body::<Failure>(&bytes)?;
         Ok(job_body(
             state
+                .services
                 .jobs
                 .fail(&agent, path_id(&id, "Job")?, failure)
                 .await?,

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use crate::auth::Principal;
 use crate::http::error_response;
+use crate::http::state::AppState;
 use crate::kernel::errors::{ApiError, ApiResult};
-use crate::services::AppState;
 
 pub const SESSION_COOKIE: &str = "code_session";
 
@@ -39,7 +39,7 @@ async fn sso(state: AppState, params: SsoParams) -> Response {
             None,
         );
     };
-    match state.auth.sign_in(&token).await {
+    match state.services.auth.sign_in(&token).await {
         Ok(session) => {
             let max_age = (session.expires_at - chrono::Utc::now())
                 .num_seconds()
@@ -48,7 +48,7 @@ async fn sso(state: AppState, params: SsoParams) -> Response {
                 .path("/")
                 .http_only(true)
                 .same_site(SameSite::Lax)
-                .secure(state.config.secure_cookies())
+                .secure(state.services.config.secure_cookies())
                 .max_age(cookie::time::Duration::seconds(max_age))
                 .build();
             let target = crate::auth::redirect::safe_redirect(params.redirect.as_deref());
@@ -71,10 +71,10 @@ async fn sso(state: AppState, params: SsoParams) -> Response {
 /// `POST /auth/logout`: ends the cookie session and clears the cookie.
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(token) = session_token(&headers) {
-        match state.auth.sign_out(&token).await {
+        match state.services.auth.sign_out(&token).await {
             Ok(ended) => {
                 for session in ended {
-                    state.live.session_ended(session).await;
+                    state.services.live.session_ended(session).await;
                 }
             }
             Err(error) => return error_response(&error, None),
@@ -136,12 +136,17 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
 pub async fn principal(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
     if let Some(token) = bearer_token(headers) {
         if token.starts_with(crate::migrate::agents::KEY_PREFIX) {
-            return Ok(Principal::Agent(state.agents.authenticate(&token).await?));
+            return Ok(Principal::Agent(
+                state.services.agents.authenticate(&token).await?,
+            ));
         }
-        return Ok(Principal::User(state.auth.bearer_user(&token).await?));
+        return Ok(Principal::User(
+            state.services.auth.bearer_user(&token).await?,
+        ));
     }
     if let Some(token) = session_token(headers) {
         return Ok(state
+            .services
             .auth
             .session_user(&token)
             .await?

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::agent_api::{caller, path_id, reply};
 use super::{REQUEST_ID, error_response};
-use crate::services::AppState;
+use crate::http::state::AppState;
 
 /// Credentials must not be kept by caches, nor the callback's code leak through a referrer.
 pub(super) fn private(mut response: Response) -> Response {
@@ -30,6 +30,7 @@ pub async fn job_credentials(
     let result = async {
         let agent = caller(&state, &headers).await?;
         let vended = state
+            .services
             .credentials
             .for_agent(&agent, path_id(&id, "Job")?)
             .await?;
@@ -53,6 +54,7 @@ pub async fn gitlab_callback(
     Query(params): Query<CallbackParams>,
 ) -> Response {
     let result = state
+        .services
         .providers
         .gitlab_callback(
             params.code.as_deref(),
@@ -72,6 +74,7 @@ pub async fn azure_devops_callback(
     Query(params): Query<CallbackParams>,
 ) -> Response {
     let result = state
+        .services
         .providers
         .azure_devops_callback(
             params.code.as_deref(),
@@ -109,6 +112,7 @@ pub async fn azure_callback(
     Query(params): Query<CallbackParams>,
 ) -> Response {
     let result = state
+        .services
         .credentials
         .callback(
             params.code.as_deref(),

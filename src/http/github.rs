@@ -9,7 +9,7 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::credentials::{private, redirect_or_error};
-use crate::services::AppState;
+use crate::http::state::AppState;
 
 #[derive(Deserialize)]
 pub struct SetupParams {
@@ -34,6 +34,7 @@ pub async fn setup(
     Query(params): Query<SetupParams>,
 ) -> Response {
     let result = state
+        .services
         .providers
         .github_setup(
             params.installation_id.as_deref(),
@@ -51,6 +52,7 @@ pub async fn callback(
     Query(params): Query<CallbackParams>,
 ) -> Response {
     let result = state
+        .services
         .providers
         .github_callback(
             params.code.as_deref(),

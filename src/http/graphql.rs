@@ -14,8 +14,8 @@ use serde::Deserialize;
 
 use super::{REQUEST_ID, error_body, error_response};
 use crate::graphql::persisted::Refusal;
+use crate::http::state::AppState;
 use crate::kernel::errors::Code;
-use crate::services::AppState;
 use crate::telemetry::metrics::{ANONYMOUS_OPERATION, GraphqlOutcome, UNKNOWN_OPERATION};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -127,7 +127,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
             rid,
         );
     }
-    let limit = state.config.graphql.max_body_bytes;
+    let limit = state.services.config.graphql.max_body_bytes;
     let Ok(bytes) = to_bytes(body, limit).await else {
         let message = format!("the request body exceeds {limit} bytes");
         return reject(
@@ -302,7 +302,7 @@ async fn execute(
     operation: Operation,
 ) -> Response {
     let rid = request_id(headers);
-    let limits = &state.config.graphql;
+    let limits = &state.services.config.graphql;
     let Operation {
         query,
         extensions,
@@ -390,9 +390,7 @@ async fn execute(
             return with_outcome(response, &label, error.code().as_str());
         }
     };
-    let mut request = async_graphql::Request::new(query)
-        .variables(variables.clone())
-        .data(state.clone());
+    let mut request = async_graphql::Request::new(query).variables(variables.clone());
     // A document that did not parse is parsed again by the schema, which reports the error.
     if let Some(doc) = &parsed {
         request.set_parsed_query(ExecutableDocument::clone(doc));

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use sea_orm::ConnectionTrait;
 
-use crate::services::AppState;
+use crate::http::state::AppState;
 
 /// How long a readiness check waits for each database.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
@@ -21,8 +21,11 @@ pub async fn healthz() -> &'static str {
 /// two seconds. 200 when both do; 503 naming the ones that did not in `failed`.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_json::Value>) {
     let (database, queue) = tokio::join!(
-        tokio::time::timeout(CHECK_TIMEOUT, state.db.execute_unprepared("SELECT 1")),
-        tokio::time::timeout(CHECK_TIMEOUT, state.queue.ping()),
+        tokio::time::timeout(
+            CHECK_TIMEOUT,
+            state.services.db.execute_unprepared("SELECT 1")
+        ),
+        tokio::time::timeout(CHECK_TIMEOUT, state.services.queue.ping()),
     );
     let database = matches!(database, Ok(Ok(_)));
     let queue = matches!(queue, Ok(true));

@@ -9,7 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use chrono::Utc;
 
-use crate::services::AppState;
+use crate::http::state::AppState;
 use crate::telemetry::metrics::Metrics;
 
 /// The longest a scrape waits for each database read; a slow one is skipped (and logged).
@@ -20,19 +20,26 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     refresh(&state).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+        state.services.metrics.render(),
     )
 }
 
 async fn refresh(state: &AppState) {
-    let metrics = &state.metrics;
-    metrics.set_counter("gateway_db_statements_total", state.statements.get());
-    metrics.set_gauge("gateway_live_listeners", &[], state.live.listeners() as f64);
+    let metrics = &state.services.metrics;
+    metrics.set_counter(
+        "gateway_db_statements_total",
+        state.services.statements.get(),
+    );
+    metrics.set_gauge(
+        "gateway_live_listeners",
+        &[],
+        state.services.live.listeners() as f64,
+    );
     if let Some(data) = data_pool(state) {
         pool(metrics, "data", data);
     }
-    pool(metrics, "queue", state.queue.pool_stats());
-    match tokio::time::timeout(READ_TIMEOUT, state.queue.depth()).await {
+    pool(metrics, "queue", state.services.queue.pool_stats());
+    match tokio::time::timeout(READ_TIMEOUT, state.services.queue.depth()).await {
         Ok(Ok(rows)) => {
             let rows = rows
                 .into_iter()
@@ -43,8 +50,9 @@ async fn refresh(state: &AppState) {
         Ok(Err(error)) => tracing::warn!(%error, "metrics: queue depth not read"),
         Err(_) => tracing::warn!("metrics: queue depth not read in time"),
     }
-    let backlog =
-        crate::kernel::db::uncounted(crate::integrations::bus::outbox::backlog(&state.db));
+    let backlog = crate::kernel::db::uncounted(crate::integrations::bus::outbox::backlog(
+        &state.services.db,
+    ));
     match tokio::time::timeout(READ_TIMEOUT, backlog).await {
         Ok(Ok((oldest, count))) => {
             let lag = oldest.map_or(0.0, |at| {
@@ -59,13 +67,13 @@ async fn refresh(state: &AppState) {
 }
 
 fn data_pool(state: &AppState) -> Option<jobs::PoolStats> {
-    match state.db.get_database_backend() {
-        sea_orm::DatabaseBackend::Sqlite => {
-            Some(jobs::PoolStats::of(state.db.get_sqlite_connection_pool()))
-        }
-        sea_orm::DatabaseBackend::Postgres => {
-            Some(jobs::PoolStats::of(state.db.get_postgres_connection_pool()))
-        }
+    match state.services.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => Some(jobs::PoolStats::of(
+            state.services.db.get_sqlite_connection_pool(),
+        )),
+        sea_orm::DatabaseBackend::Postgres => Some(jobs::PoolStats::of(
+            state.services.db.get_postgres_connection_pool(),
+        )),
         _ => None,
     }
 }

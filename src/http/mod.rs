@@ -12,6 +12,7 @@ pub mod observe;
 pub mod playground;
 pub mod scans;
 pub mod serve;
+pub mod state;
 pub mod ws;
 
 use axum::Router;
@@ -23,8 +24,8 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
+use crate::http::state::AppState;
 use crate::kernel::errors::{ApiError, Code};
-use crate::services::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -70,7 +71,7 @@ pub fn router(state: AppState) -> Router {
         // The last layer added runs first: the request id is set, then the span that carries it
         // is entered, then the request is timed and counted.
         .layer(axum::middleware::from_fn_with_state(
-            state.metrics.clone(),
+            state.services.metrics.clone(),
             observe::track,
         ))
         .layer(

@@ -14,9 +14,9 @@ use serde_json::json;
 use super::agent_api::{path_id, reply};
 use crate::auth::Principal;
 use crate::code::scans::{ScanFormat, ScanSummary};
+use crate::http::state::AppState;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
-use crate::services::AppState;
 
 fn too_large(limit: usize) -> ApiError {
     ApiError::new(
@@ -93,7 +93,7 @@ pub async fn upload(
         crate::code::scans::uploader(user)?;
         let (format, full_scan) = options(query.as_deref())?;
         let repository = path_id(&id, "Repository")?;
-        let limit = state.scans.max_bytes();
+        let limit = state.services.scans.max_bytes();
         let declared = headers
             .get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
@@ -103,6 +103,7 @@ pub async fn upload(
         }
         let bytes = to_bytes(body, limit).await.map_err(|_| too_large(limit))?;
         let summary = state
+            .services
             .scans
             .ingest(user, repository, format, &bytes, full_scan)
             .await?;

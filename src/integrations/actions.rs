@@ -6,7 +6,9 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 use super::crm;
 use super::insight::actor;
 use super::types::{CrmOpportunity, PsaLink};
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
+use crate::integrations::crm::CrmService;
+use crate::integrations::psa::PsaService;
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::expect_id;
 
@@ -109,7 +111,9 @@ impl CodeActionsMutation {
     ) -> Result<CreateTicketFromFindingPayload> {
         let user = actor(principal(ctx))?;
         let finding = expect_id(&input.finding_id, "Finding")?;
-        let (row, created) = state(ctx).psa.create_ticket(user, finding).await?;
+        let (row, created) = service::<PsaService>(ctx)
+            .create_ticket(user, finding)
+            .await?;
         Ok(CreateTicketFromFindingPayload {
             psa_link: link(row),
             created,
@@ -125,7 +129,7 @@ impl CodeActionsMutation {
     ) -> Result<CreatePsaProjectFromRecommendationPayload> {
         let user = actor(principal(ctx))?;
         let rec = expect_id(&input.recommendation_id, "Recommendation")?;
-        let (row, created) = state(ctx).psa.create_project(user, rec).await?;
+        let (row, created) = service::<PsaService>(ctx).create_project(user, rec).await?;
         Ok(CreatePsaProjectFromRecommendationPayload {
             psa_link: link(row),
             created,
@@ -140,7 +144,7 @@ impl CodeActionsMutation {
     ) -> Result<RefreshPsaStatusPayload> {
         let user = actor(principal(ctx))?;
         let link_id = expect_id(&input.psa_link_id, "PsaLink")?;
-        let row = state(ctx).psa.refresh(user, link_id).await?;
+        let row = service::<PsaService>(ctx).refresh(user, link_id).await?;
         Ok(RefreshPsaStatusPayload {
             psa_link: link(row),
         })
@@ -155,7 +159,9 @@ impl CodeActionsMutation {
     ) -> Result<CreateCrmOpportunityPayload> {
         let user = actor(principal(ctx))?;
         let source = input.source.into();
-        let (row, created) = state(ctx).crm.create(user, source, &input.id).await?;
+        let (row, created) = service::<CrmService>(ctx)
+            .create(user, source, &input.id)
+            .await?;
         Ok(CreateCrmOpportunityPayload {
             crm_opportunity: CrmOpportunity(row),
             created,

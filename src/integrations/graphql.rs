@@ -7,7 +7,8 @@ use super::types::{
     CmdbSyncRunConnection, CrmOpportunity, CrmOpportunityConnection, Integration, PsaLink,
     PsaLinkConnection, PsaLinkKind,
 };
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
+use crate::integrations::IntegrationsService;
 use crate::kernel::paging::window;
 
 #[derive(Default)]
@@ -18,8 +19,7 @@ impl IntegrationsQuery {
     /// Status of every integration (Integrations page).
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<Integration>> {
         principal(ctx).user()?;
-        Ok(state(ctx)
-            .integrations
+        Ok(service::<IntegrationsService>(ctx)
             .statuses()
             .await?
             .into_iter()
@@ -39,8 +39,7 @@ impl IntegrationsQuery {
         kind: Option<PsaLinkKind>,
     ) -> Result<PsaLinkConnection> {
         let user = principal(ctx).user()?;
-        let listed = state(ctx)
-            .integrations
+        let listed = service::<IntegrationsService>(ctx)
             .psa_links(
                 user.tenant_id,
                 kind.map(Into::into),
@@ -61,8 +60,7 @@ impl IntegrationsQuery {
         before: Option<String>,
     ) -> Result<CrmOpportunityConnection> {
         let user = principal(ctx).user()?;
-        let listed = state(ctx)
-            .integrations
+        let listed = service::<IntegrationsService>(ctx)
             .crm_opportunities(user.tenant_id, window(first, after, last, before)?)
             .await?;
         Ok(CrmOpportunityConnection::build(listed, |row, _| {
@@ -81,8 +79,7 @@ impl IntegrationsQuery {
         before: Option<String>,
     ) -> Result<CmdbSyncRunConnection> {
         let user = principal(ctx).user()?;
-        let listed = state(ctx)
-            .integrations
+        let listed = service::<IntegrationsService>(ctx)
             .cmdb_sync_runs(user.tenant_id, window(first, after, last, before)?)
             .await?;
         Ok(CmdbSyncRunConnection::build(listed, |row, _| {
@@ -101,8 +98,7 @@ impl IntegrationsQuery {
         before: Option<String>,
     ) -> Result<BillingReportConnection> {
         let user = principal(ctx).user()?;
-        let listed = state(ctx)
-            .integrations
+        let listed = service::<IntegrationsService>(ctx)
             .billing_reports(user.tenant_id, window(first, after, last, before)?)
             .await?;
         Ok(BillingReportConnection::build(listed, |row, _| {
@@ -124,8 +120,7 @@ impl IntegrationsQuery {
         >,
     ) -> Result<BusEventConnection> {
         let user = principal(ctx).user()?;
-        let listed = state(ctx)
-            .integrations
+        let listed = service::<IntegrationsService>(ctx)
             .events(user.tenant_id, r#type, window(first, after, last, before)?)
             .await?;
         Ok(BusEventConnection::build(listed, |row, _| BusEvent(row)))

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::client::{Retry, UpstreamClient};
 use super::status::Integration;
 use super::types::{Integration as IntegrationView, IntegrationName};
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
+use crate::integrations::IntegrationsService;
 use crate::kernel::errors::ApiResult;
 
 /// The probe request: `GET {base}/health` with the integration's credentials (our contract for
@@ -121,8 +122,10 @@ impl ProbeMutation {
     ) -> Result<RecheckIntegrationPayload> {
         principal(ctx).admin()?;
         let integration = Integration::from(input.name);
-        let _ = probe(&state(ctx).upstream, integration).await;
-        let status = state(ctx).integrations.status(integration).await?;
+        let _ = probe(service::<UpstreamClient>(ctx), integration).await;
+        let status = service::<IntegrationsService>(ctx)
+            .status(integration)
+            .await?;
         Ok(RecheckIntegrationPayload {
             integration: IntegrationView(status),
         })

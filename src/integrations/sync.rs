@@ -3,7 +3,8 @@
 use async_graphql::{Context, Object, Result, SimpleObject};
 
 use super::types::CmdbSyncRun;
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
+use crate::integrations::cmdb::CmdbService;
 
 /// Result of `syncCmdbNow`.
 #[derive(SimpleObject)]
@@ -22,7 +23,7 @@ impl SyncMutation {
     /// of starting a second one.
     async fn sync_cmdb_now(&self, ctx: &Context<'_>) -> Result<SyncCmdbNowPayload> {
         let user = principal(ctx).user()?;
-        let run = state(ctx).cmdb.sync_now(user).await?;
+        let run = service::<CmdbService>(ctx).sync_now(user).await?;
         Ok(SyncCmdbNowPayload {
             run: CmdbSyncRun(run),
         })

@@ -9,6 +9,7 @@ use entities::{
 use super::service::IntegrationStatus;
 use super::status::Integration as Upstream;
 use crate::graphql::relay::{connection, global_id};
+use crate::integrations::psa::PsaService;
 use crate::tenancy::graphql::Product;
 
 /// An upstream the gateway talks to.
@@ -159,7 +160,7 @@ impl PsaLink {
             return Ok(None);
         }
         crate::graphql::principal(ctx).product_user(enums::Product::Code)?;
-        let psa = &crate::graphql::state(ctx).psa;
+        let psa = &crate::graphql::service::<PsaService>(ctx);
         let found = psa.link_finding(&self.1, &self.0).await?;
         Ok(found.map(|(row, siblings)| crate::code::types::Finding { row, siblings }))
     }
@@ -172,7 +173,7 @@ impl PsaLink {
             return Ok(None);
         }
         crate::graphql::principal(ctx).product_user(enums::Product::Code)?;
-        let psa = &crate::graphql::state(ctx).psa;
+        let psa = &crate::graphql::service::<PsaService>(ctx);
         let found = psa.link_recommendation(&self.1, &self.0).await?;
         Ok(found.map(|(row, siblings)| crate::code::types::Recommendation { row, siblings }))
     }

@@ -10,7 +10,7 @@ use entities::{agent_commands, agents};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
+    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::Deserialize;
 use tokio::sync::Notify;
@@ -85,6 +85,24 @@ fn version(value: Option<&str>) -> ApiResult<Option<String>> {
 }
 
 impl AgentService {
+    /// The status of each of the tenant's agents (or of `only`, if it is the tenant's).
+    pub async fn statuses(
+        &self,
+        tenant: Uuid,
+        only: Option<Uuid>,
+    ) -> ApiResult<std::collections::HashMap<Uuid, AgentStatus>> {
+        Ok(agents::Entity::find()
+            .select_only()
+            .columns([agents::Column::Id, agents::Column::Status])
+            .filter(agents::Column::TenantId.eq(tenant))
+            .apply_if(only, |q, id| q.filter(agents::Column::Id.eq(id)))
+            .into_tuple::<(Uuid, AgentStatus)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     pub fn new(db: DatabaseConnection, bus_wake: Arc<Notify>, live: LiveHub) -> Self {
         AgentService { db, bus_wake, live }
     }

@@ -10,8 +10,10 @@ use super::order::JobOrder;
 use super::rules::operator;
 use super::types::{Agent, AgentConnection, Job, JobConnection, Project, ProjectConnection};
 use crate::auth::Principal;
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::kernel::paging::{expect_id, window};
+use crate::migrate::CredentialService;
+use crate::migrate::MigrateService;
 
 #[derive(Default)]
 pub struct MigrateQuery;
@@ -30,8 +32,7 @@ impl MigrateQuery {
         filter: Option<ProjectFilter>,
     ) -> Result<ProjectConnection> {
         let user = principal(ctx).product_user(Product::Migrate)?;
-        let listed = state(ctx)
-            .migrate
+        let listed = service::<MigrateService>(ctx)
             .projects(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -56,8 +57,7 @@ impl MigrateQuery {
         filter: Option<AgentFilter>,
     ) -> Result<AgentConnection> {
         let user = principal(ctx).product_user(Product::Migrate)?;
-        let listed = state(ctx)
-            .migrate
+        let listed = service::<MigrateService>(ctx)
             .agents(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -83,8 +83,7 @@ impl MigrateQuery {
         >,
     ) -> Result<JobConnection> {
         let user = principal(ctx).product_user(Product::Migrate)?;
-        let listed = state(ctx)
-            .migrate
+        let listed = service::<MigrateService>(ctx)
             .jobs(
                 user.tenant_id,
                 filter.unwrap_or_default(),
@@ -104,7 +103,7 @@ impl MigrateQuery {
     /// `INTEGRATION_NOT_CONFIGURED`.
     async fn job_credentials(&self, ctx: &Context<'_>, job_id: ID) -> Result<JobCredentials> {
         let id = expect_id(&job_id, "Job")?;
-        let credentials = &state(ctx).credentials;
+        let credentials = &service::<CredentialService>(ctx);
         let vended = match principal(ctx) {
             Principal::Agent(agent) => credentials.for_agent(agent, id).await?,
             other => credentials.for_user(operator(other)?, id).await?,

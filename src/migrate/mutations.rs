@@ -11,9 +11,13 @@ use super::credentials::types::{
 use super::payloads::*;
 use super::rules::{migrate_admin, operator};
 use super::types::{Agent, AgentCommand, Job, Project};
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::expect_id;
+use crate::migrate::AgentService;
+use crate::migrate::CredentialService;
+use crate::migrate::JobService;
+use crate::migrate::ProjectService;
 
 fn job(row: entities::jobs::Model) -> Job {
     Job {
@@ -35,7 +39,9 @@ async fn command(
     kind: Command,
 ) -> Result<JobCommandPayload> {
     let user = operator(principal(ctx))?;
-    let (row, issued) = state(ctx).jobs.command(user, &input.job_id, kind).await?;
+    let (row, issued) = service::<JobService>(ctx)
+        .command(user, &input.job_id, kind)
+        .await?;
     Ok(JobCommandPayload {
         job: job(row),
         command: issued.map(|row| AgentCommand { row }),
@@ -54,7 +60,7 @@ impl MigrateMutation {
         input: CreateProjectInput,
     ) -> Result<CreateProjectPayload> {
         let user = operator(principal(ctx))?;
-        let row = state(ctx).projects.create(user, input).await?;
+        let row = service::<ProjectService>(ctx).create(user, input).await?;
         Ok(CreateProjectPayload {
             project: project(row),
         })
@@ -67,7 +73,7 @@ impl MigrateMutation {
         input: UpdateProjectInput,
     ) -> Result<UpdateProjectPayload> {
         let user = operator(principal(ctx))?;
-        let row = state(ctx).projects.update(user, input).await?;
+        let row = service::<ProjectService>(ctx).update(user, input).await?;
         Ok(UpdateProjectPayload {
             project: project(row),
         })
@@ -82,7 +88,9 @@ impl MigrateMutation {
         input: ConnectProjectStorageInput,
     ) -> Result<ConnectProjectStoragePayload> {
         let user = operator(principal(ctx))?;
-        let auth = state(ctx).credentials.connect(user, input).await?;
+        let auth = service::<CredentialService>(ctx)
+            .connect(user, input)
+            .await?;
         Ok(ConnectProjectStoragePayload {
             authorization_url: auth.url,
             expires_at: auth.expires_at,
@@ -99,7 +107,9 @@ impl MigrateMutation {
     ) -> Result<DisconnectProjectStoragePayload> {
         let user = operator(principal(ctx))?;
         let id = expect_id(&input.project_id, "Project")?;
-        let row = state(ctx).credentials.disconnect(user, id).await?;
+        let row = service::<CredentialService>(ctx)
+            .disconnect(user, id)
+            .await?;
         Ok(DisconnectProjectStoragePayload {
             project: project(row),
         })
@@ -113,7 +123,7 @@ impl MigrateMutation {
         input: RegisterAgentInput,
     ) -> Result<RegisterAgentPayload> {
         let user = migrate_admin(principal(ctx))?;
-        let issued = state(ctx).agents.register(user, input).await?;
+        let issued = service::<AgentService>(ctx).register(user, input).await?;
         Ok(RegisterAgentPayload {
             agent: Agent { row: issued.agent },
             api_key: issued.api_key,
@@ -128,7 +138,7 @@ impl MigrateMutation {
     ) -> Result<RotateAgentKeyPayload> {
         let user = migrate_admin(principal(ctx))?;
         let id = expect_id(&input.agent_id, "Agent")?;
-        let issued = state(ctx).agents.rotate_key(user, id).await?;
+        let issued = service::<AgentService>(ctx).rotate_key(user, id).await?;
         Ok(RotateAgentKeyPayload {
             agent: Agent { row: issued.agent },
             api_key: issued.api_key,
@@ -143,7 +153,7 @@ impl MigrateMutation {
     ) -> Result<RevokeAgentPayload> {
         let user = migrate_admin(principal(ctx))?;
         let id = expect_id(&input.agent_id, "Agent")?;
-        let row = state(ctx).agents.revoke(user, id).await?;
+        let row = service::<AgentService>(ctx).revoke(user, id).await?;
         Ok(RevokeAgentPayload {
             agent: Agent { row },
         })
@@ -156,7 +166,7 @@ impl MigrateMutation {
         input: CreateJobInput,
     ) -> Result<CreateJobPayload> {
         let user = operator(principal(ctx))?;
-        let row = state(ctx).jobs.create(user, input).await?;
+        let row = service::<JobService>(ctx).create(user, input).await?;
         Ok(CreateJobPayload { job: job(row) })
     }
 
@@ -167,8 +177,7 @@ impl MigrateMutation {
         input: AssignJobInput,
     ) -> Result<AssignJobPayload> {
         let user = operator(principal(ctx))?;
-        let row = state(ctx)
-            .jobs
+        let row = service::<JobService>(ctx)
             .assign(user, &input.job_id, &input.agent_id)
             .await?;
         Ok(AssignJobPayload { job: job(row) })
@@ -181,7 +190,7 @@ impl MigrateMutation {
         input: UpdateJobMissionKeyInput,
     ) -> Result<UpdateJobMissionKeyPayload> {
         let user = operator(principal(ctx))?;
-        let jobs = &state(ctx).jobs;
+        let jobs = &service::<JobService>(ctx);
         let row = jobs
             .update_mission_key(user, &input.job_id, &input.mission_integration_key)
             .await?;

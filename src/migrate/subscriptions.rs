@@ -2,25 +2,24 @@
 //! status. Each checks the principal's tenant when it starts (another tenant's job, project or
 //! agent is `NOT_FOUND`) and again on every event, so nothing of another tenant ever arrives.
 
-use std::collections::HashMap;
 use std::future::ready;
 
 use async_graphql::{Context, ID, Result, Subscription};
 use chrono::{DateTime, Utc};
-use entities::enums::{AgentStatus, Product};
-use entities::{agents, jobs};
+use entities::enums::Product;
+use entities::jobs;
 use futures::{Stream, StreamExt};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect, QueryTrait};
 use tokio_stream::wrappers::BroadcastStream;
 use uuid::Uuid;
 
 use super::status::is_terminal;
 use super::types::{Agent, Job};
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::ApiError;
 use crate::kernel::paging::expect_id;
-use crate::live::{LiveEvent, agents_topic, job_topic, project_topic};
+use crate::live::{LiveEvent, LiveHub, agents_topic, job_topic, project_topic};
+use crate::migrate::{AgentService, MigrateService};
 
 #[derive(Default)]
 pub struct MigrateSubscription;
@@ -56,11 +55,9 @@ impl MigrateSubscription {
     ) -> Result<impl Stream<Item = Job> + use<>> {
         let tenant = principal(ctx).product_user(Product::Migrate)?.tenant_id;
         let id = expect_id(&job_id, "Job")?;
-        let state = state(ctx);
         // Listen before reading, so no change between the read and the subscription is lost.
-        let receiver = state.live.subscribe(job_topic(id));
-        let current = state
-            .migrate
+        let receiver = service::<LiveHub>(ctx).subscribe(job_topic(id));
+        let current = service::<MigrateService>(ctx)
             .job(tenant, id)
             .await?
             .ok_or_else(|| ApiError::not_found("job"))?;
@@ -96,10 +93,8 @@ impl MigrateSubscription {
     ) -> Result<impl Stream<Item = Job> + use<>> {
         let tenant = principal(ctx).product_user(Product::Migrate)?.tenant_id;
         let id = expect_id(&project_id, "Project")?;
-        let state = state(ctx);
-        let receiver = state.live.subscribe(project_topic(id));
-        state
-            .migrate
+        let receiver = service::<LiveHub>(ctx).subscribe(project_topic(id));
+        service::<MigrateService>(ctx)
             .project(tenant, id)
             .await?
             .ok_or_else(|| ApiError::not_found("project"))?;
@@ -119,20 +114,9 @@ impl MigrateSubscription {
             .as_ref()
             .map(|id| expect_id(id, "Agent"))
             .transpose()?;
-        let state = state(ctx);
-        let receiver = state.live.subscribe(agents_topic(tenant));
+        let receiver = service::<LiveHub>(ctx).subscribe(agents_topic(tenant));
         // The statuses now, so a heartbeat that changes nothing is not reported as a change.
-        let mut known: HashMap<Uuid, AgentStatus> = agents::Entity::find()
-            .select_only()
-            .columns([agents::Column::Id, agents::Column::Status])
-            .filter(agents::Column::TenantId.eq(tenant))
-            .apply_if(only, |q, id| q.filter(agents::Column::Id.eq(id)))
-            .into_tuple::<(Uuid, AgentStatus)>()
-            .all(&state.db)
-            .await
-            .map_err(ApiError::from)?
-            .into_iter()
-            .collect();
+        let mut known = service::<AgentService>(ctx).statuses(tenant, only).await?;
         if let Some(id) = only
             && !known.contains_key(&id)
         {

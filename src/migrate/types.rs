@@ -7,9 +7,10 @@ use entities::{agent_commands, agents, enums, job_events, jobs, projects};
 use super::inputs::JobFilter;
 use crate::graphql::relay::{connection, global_id};
 use crate::graphql::scalars::Long;
-use crate::graphql::{response_key, state};
+use crate::graphql::{response_key, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::window;
+use crate::migrate::MigrateService;
 
 /// Status of a desktop agent.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -123,8 +124,7 @@ impl Project {
         filter: Option<JobFilter>,
     ) -> Result<JobConnection> {
         let window = window(first, after, last, before)?;
-        let listed = state(ctx)
-            .migrate
+        let listed = service::<MigrateService>(ctx)
             .project_jobs(
                 &self.siblings.in_field(response_key(ctx)),
                 &self.row,
@@ -268,8 +268,7 @@ impl Job {
     }
     /// The job's project.
     async fn project(&self, ctx: &Context<'_>) -> Result<Project> {
-        let row = state(ctx)
-            .migrate
+        let row = service::<MigrateService>(ctx)
             .job_project(&self.siblings, &self.row)
             .await?;
         Ok(Project {
@@ -279,8 +278,7 @@ impl Job {
     }
     /// The agent assigned to it.
     async fn agent(&self, ctx: &Context<'_>) -> Result<Option<Agent>> {
-        let row = state(ctx)
-            .migrate
+        let row = service::<MigrateService>(ctx)
             .job_agent(&self.siblings, &self.row)
             .await?;
         Ok(row.map(|row| Agent { row }))
@@ -296,8 +294,7 @@ impl Job {
         before: Option<String>,
     ) -> Result<JobEventConnection> {
         let window = window(first, after, last, before)?;
-        let listed = state(ctx)
-            .migrate
+        let listed = service::<MigrateService>(ctx)
             .job_events(
                 &self.siblings.in_field(response_key(ctx)),
                 &self.row,

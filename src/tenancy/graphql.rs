@@ -5,7 +5,8 @@ use entities::enums;
 use entities::{tenants, users};
 
 use crate::graphql::relay::global_id;
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
+use crate::tenancy::TenancyService;
 
 /// A role in the tenant.
 #[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
@@ -94,7 +95,7 @@ impl TenancyQuery {
     /// The signed-in user and their tenant.
     async fn viewer(&self, ctx: &Context<'_>) -> Result<Viewer> {
         let user = principal(ctx).user()?;
-        let (row, tenant) = state(ctx).tenancy.viewer(user).await?;
+        let (row, tenant) = service::<TenancyService>(ctx).viewer(user).await?;
         let roles = user.roles.iter().map(|r| (*r).into()).collect();
         let products = user.products.iter().map(|p| (*p).into()).collect();
         Ok(Viewer {
@@ -133,8 +134,7 @@ impl TenancyMutation {
         input: SetCrmHourlyRateInput,
     ) -> Result<SetCrmHourlyRatePayload> {
         let user = principal(ctx).user()?;
-        let tenant = state(ctx)
-            .tenancy
+        let tenant = service::<TenancyService>(ctx)
             .set_crm_hourly_rate(user, input.hourly_rate)
             .await?;
         Ok(SetCrmHourlyRatePayload {

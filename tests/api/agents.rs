@@ -102,7 +102,7 @@ both!(
 
         // The key is kept only as its hash and never appears again.
         let row = agents::Entity::find_by_id(uuid_of(&agent_id))
-            .one(&app.state.db)
+            .one(&app.services.db)
             .await
             .unwrap()
             .unwrap();
@@ -152,7 +152,7 @@ both!(
         assert_eq!(registered[0]["agent_id"], uuid_of(&agent_id).to_string());
         assert_eq!(registered[0]["hostname"], "mig-01");
         let outbox = outbox_events::Entity::find()
-            .one(&app.state.db)
+            .one(&app.services.db)
             .await
             .unwrap()
             .unwrap();
@@ -284,7 +284,7 @@ both!(
         assert_eq!(code(&body), "BAD_USER_INPUT");
         assert_eq!(
             agents::Entity::find()
-                .all(&app.state.db)
+                .all(&app.services.db)
                 .await
                 .unwrap()
                 .len(),
@@ -303,23 +303,23 @@ both!(silent_agents_go_offline, |backend| async move {
     // The quiet one's last heartbeat was three minutes ago, the lively one's a minute ago.
     for (id, ago) in [(&quiet, 3), (&lively, 1)] {
         let row = agents::Entity::find_by_id(uuid_of(id))
-            .one(&app.state.db)
+            .one(&app.services.db)
             .await
             .unwrap()
             .unwrap();
         let mut row: agents::ActiveModel = row.into();
         row.last_heartbeat_at = Set(Some(Utc::now() - Duration::minutes(ago)));
-        row.update(&app.state.db).await.unwrap();
+        row.update(&app.services.db).await.unwrap();
     }
     let marked = handle(
-        &app.state.agents,
+        &app.services.agents,
         AgentOfflineDetection { tick: Utc::now() },
     )
     .await
     .unwrap();
     assert_eq!(marked, 1);
     let again = handle(
-        &app.state.agents,
+        &app.services.agents,
         AgentOfflineDetection { tick: Utc::now() },
     )
     .await
@@ -337,7 +337,7 @@ both!(silent_agents_go_offline, |backend| async move {
     );
     let online = agents::Entity::find()
         .filter(agents::Column::Status.eq(entities::enums::AgentStatus::Online))
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap();
     assert_eq!(online.len(), 2);

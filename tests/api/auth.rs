@@ -89,7 +89,7 @@ both!(
         // The session is stored hashed: the cookie value appears nowhere in the database.
         let value = cookie.split_once('=').unwrap().1;
         let rows = entities::sessions::Entity::find()
-            .all(&app.state.db)
+            .all(&app.services.db)
             .await
             .unwrap();
         assert_eq!(rows.len(), 1);
@@ -222,7 +222,7 @@ both!(bad_tokens_are_refused_with_a_reason, |backend| async move {
     // No session was created by any of them.
     assert_eq!(
         entities::sessions::Entity::find()
-            .all(&app.state.db)
+            .all(&app.services.db)
             .await
             .unwrap()
             .len(),

@@ -53,7 +53,7 @@ fn yesterday() -> NaiveDate {
 }
 
 async fn push_tick(app: &TestApp, tick: DateTime<Utc>) {
-    app.state
+    app.services
         .queue
         .push(
             BillingTick { tick },
@@ -65,7 +65,7 @@ async fn push_tick(app: &TestApp, tick: DateTime<Utc>) {
 
 async fn reports(app: &TestApp) -> Vec<billing_reports::Model> {
     billing_reports::Entity::find()
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap()
 }
@@ -134,7 +134,7 @@ async fn set_job(
         mailbox_count: Set(mailboxes),
         ..Default::default()
     })
-    .exec(&app.state.db)
+    .exec(&app.services.db)
     .await
     .unwrap();
 }
@@ -161,7 +161,7 @@ both!(
             missing_since: Set(Some(Utc::now())),
             ..Default::default()
         })
-        .exec(&app.state.db)
+        .exec(&app.services.db)
         .await
         .unwrap();
         // Tenant A's Migrate jobs (statuses cycle queued, running, paused, completed, failed,
@@ -299,12 +299,12 @@ both!(
         push_tick(&app, todays_tick()).await;
         let key = jobs::tick_key("hub-billing", todays_tick());
         let deadline = Instant::now() + Duration::from_secs(20);
-        while app.state.queue.pending::<BillingTick>().await.unwrap() > 0 {
+        while app.services.queue.pending::<BillingTick>().await.unwrap() > 0 {
             assert!(Instant::now() < deadline, "the tick did not run");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert_eq!(
-            app.state
+            app.services
                 .queue
                 .count_with_key::<BillingTick>(&key)
                 .await

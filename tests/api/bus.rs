@@ -165,7 +165,7 @@ both!(
             (repo_a, "a-3"),
         ] {
             bus::enqueue(
-                &app.state.db,
+                &app.services.db,
                 tenant,
                 &DocumentationRefreshed {
                     doc_type: doc.into(),
@@ -175,7 +175,7 @@ both!(
             .await
             .unwrap();
         }
-        app.state.bus_wake.notify_one();
+        app.services.bus_wake.notify_one();
         wait_until(async || {
             bus_requests(&mock)
                 .await
@@ -240,7 +240,7 @@ both!(
         let app = spawn_app(backend).await;
         let tenant = app.tenant("tenant-a").await;
         bus::enqueue(
-            &app.state.db,
+            &app.services.db,
             tenant,
             &DocumentationRefreshed {
                 doc_type: "api".into(),
@@ -249,7 +249,7 @@ both!(
         )
         .await
         .unwrap();
-        app.state.bus_wake.notify_one();
+        app.services.bus_wake.notify_one();
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let token = app.token(&Who::ADMIN_A);
         let events = delivered(&app, &token).await;

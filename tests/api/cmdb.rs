@@ -67,7 +67,7 @@ async fn setup(backend: Backend) -> Setup {
         created_at: Set(now),
         updated_at: Set(now),
     })
-    .exec_without_returning(&app.state.db)
+    .exec_without_returning(&app.services.db)
     .await
     .unwrap();
     repositories::Entity::update(repositories::ActiveModel {
@@ -75,7 +75,7 @@ async fn setup(backend: Backend) -> Setup {
         client_id: Set(Some(client.id)),
         ..Default::default()
     })
-    .exec(&app.state.db)
+    .exec(&app.services.db)
     .await
     .unwrap();
     let admin = app.token(&Who::ADMIN_A);
@@ -137,7 +137,11 @@ where
     E: EntityTrait,
     <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
 {
-    E::find_by_id(id).one(&app.state.db).await.unwrap().unwrap()
+    E::find_by_id(id)
+        .one(&app.services.db)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 both!(
@@ -206,7 +210,7 @@ both!(
         assert_eq!(body_of(s.repos[1])["client"], Value::Null);
         let remembered = cmdb_assets::Entity::find()
             .filter(cmdb_assets::Column::TenantId.eq(s.tenant))
-            .count(&s.app.state.db)
+            .count(&s.app.services.db)
             .await
             .unwrap();
         assert_eq!(remembered, 3);
@@ -226,7 +230,7 @@ both!(
             name: Set("Acme Corp".into()),
             ..Default::default()
         })
-        .exec(&s.app.state.db)
+        .exec(&s.app.services.db)
         .await
         .unwrap();
         let third = sync(&s).await;
@@ -360,7 +364,7 @@ both!(
         assert_eq!(first["id"], second["id"]);
         finished(&s.app, &s.admin, &first["id"]).await;
         let runs = cmdb_sync_runs::Entity::find()
-            .count(&s.app.state.db)
+            .count(&s.app.services.db)
             .await
             .unwrap();
         assert_eq!(runs, 1);
@@ -396,7 +400,7 @@ both!(
         let deadline = Instant::now() + Duration::from_secs(30);
         let runs = loop {
             let runs = cmdb_sync_runs::Entity::find()
-                .all(&s.app.state.db)
+                .all(&s.app.services.db)
                 .await
                 .unwrap();
             if runs.len() == 2 && runs.iter().all(|r| r.finished_at.is_some()) {
@@ -435,7 +439,7 @@ both!(
 /// Fires `code-cmdb-sync-timer` for `tick` the way the cron does (the tick's idempotency key).
 async fn push_tick(app: &TestApp, tick: DateTime<Utc>) {
     let key = jobs::tick_key("code-cmdb-sync-timer", tick);
-    app.state
+    app.services
         .queue
         .push(CmdbSyncTick { tick }, Some(&key))
         .await
@@ -459,7 +463,7 @@ async fn unfinished_run(app: &TestApp, tenant: Uuid, minutes: i64) -> Uuid {
         created_at: Set(started),
         updated_at: Set(started),
     })
-    .exec_without_returning(&app.state.db)
+    .exec_without_returning(&app.services.db)
     .await
     .unwrap();
     id

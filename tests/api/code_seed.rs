@@ -24,7 +24,7 @@ where
 {
     let active: A = model.into_active_model().reset_all();
     <A::Entity as EntityTrait>::insert(active)
-        .exec_without_returning(&app.state.db)
+        .exec_without_returning(&app.services.db)
         .await
         .unwrap();
 }

@@ -109,7 +109,7 @@ async fn connect(app: &TestApp, azure: &Azure, token: &str, project: &Value, ref
 
 async fn stored(app: &TestApp, project: &Value) -> projects::Model {
     projects::Entity::find_by_id(uuid_of(project))
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap()
@@ -255,7 +255,10 @@ both!(
         let row = stored(&app, &project).await;
         let sealed = row.refresh_token_encrypted.clone().unwrap();
         assert!(!sealed.contains("rt-first-issued"));
-        assert_eq!(app.state.secrets.open(&sealed).unwrap(), "rt-first-issued");
+        assert_eq!(
+            app.services.secrets.open(&sealed).unwrap(),
+            "rt-first-issued"
+        );
         assert_eq!(row.storage_account.as_deref(), Some(ACCOUNT));
         assert_eq!(row.storage_container.as_deref(), Some(CONTAINER));
         assert_eq!(row.azure_tenant.as_deref(), Some("organizations"));
@@ -370,7 +373,7 @@ both!(
             .await
             .refresh_token_encrypted
             .unwrap();
-        assert_eq!(app.state.secrets.open(&sealed).unwrap(), "rt-two");
+        assert_eq!(app.services.secrets.open(&sealed).unwrap(), "rt-two");
 
         // Again, now through GraphQL with the agent's key: the stored (rotated) token is used.
         let (status, body) = app.gql(&key, JOB_CREDENTIALS, json!({ "j": job })).await;
@@ -390,7 +393,7 @@ both!(
             .await
             .refresh_token_encrypted
             .unwrap();
-        assert_eq!(app.state.secrets.open(&sealed).unwrap(), "rt-two");
+        assert_eq!(app.services.secrets.open(&sealed).unwrap(), "rt-two");
 
         // A technician may ask for a job's credentials too; a viewer may not.
         let tech = app.token(&TECH_A);
@@ -483,13 +486,13 @@ both!(
 
 async fn set_status(app: &TestApp, job: &Value, status: JobStatus) {
     let mut row = jobs::Entity::find_by_id(uuid_of(job))
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap()
         .into_active_model();
     row.status = Set(status);
-    row.update(&app.state.db).await.unwrap();
+    row.update(&app.services.db).await.unwrap();
 }
 
 both!(
@@ -544,8 +547,8 @@ both!(
         let mut row = stored(&bare, &project).await.into_active_model();
         row.storage_account = Set(Some(ACCOUNT.into()));
         row.storage_container = Set(Some(CONTAINER.into()));
-        row.refresh_token_encrypted = Set(Some(bare.state.secrets.seal("rt-x")));
-        row.update(&bare.state.db).await.unwrap();
+        row.refresh_token_encrypted = Set(Some(bare.services.secrets.seal("rt-x")));
+        row.update(&bare.services.db).await.unwrap();
         let (key, job) = agent_with_job(&bare, &admin, &project, "mig-01").await;
         let (status, body) = agent_call(
             &bare,
@@ -711,7 +714,7 @@ both!(
                 "organizations".into(),
             )
         };
-        let expired = expired.seal(&app.state.secrets);
+        let expired = expired.seal(&app.services.secrets);
         let foreign = ConnectState::new(
             tenant,
             uuid_of(&project),

@@ -87,7 +87,7 @@ async fn create(s: &Setup, source: &str, id: &str) -> Value {
 
 async fn rows(app: &TestApp) -> u64 {
     crm_opportunities::Entity::find()
-        .count(&app.state.db)
+        .count(&app.services.db)
         .await
         .unwrap()
 }

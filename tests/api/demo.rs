@@ -32,7 +32,7 @@ fn count(body: &Value, field: &str) -> u64 {
 
 both!(demo_seed_fills_one_tenant_once, |backend| async move {
     let app = spawn_app(backend).await;
-    let summary = stack_gateway::demo::seed(&app.state.db, "tenant-a", "Tenant A")
+    let summary = stack_gateway::demo::seed(&app.services.db, "tenant-a", "Tenant A")
         .await
         .unwrap();
     assert!(!summary.already_seeded);
@@ -92,7 +92,7 @@ both!(demo_seed_fills_one_tenant_once, |backend| async move {
     assert_eq!(by_severity, summary.findings);
 
     // Idempotent: a second run finds the data and writes nothing.
-    let again = stack_gateway::demo::seed(&app.state.db, "tenant-a", "Tenant A")
+    let again = stack_gateway::demo::seed(&app.services.db, "tenant-a", "Tenant A")
         .await
         .unwrap();
     assert!(again.already_seeded);
@@ -115,7 +115,7 @@ both!(demo_seed_fills_one_tenant_once, |backend| async move {
     assert_eq!(count(&body, "findings"), 0);
 
     // The Migrate side and the access-issue kinds, straight from the database.
-    let db = &app.state.db;
+    let db = &app.services.db;
     let tenant = tenants::Entity::find()
         .filter(tenants::Column::HubTenantId.eq("tenant-a"))
         .one(db)

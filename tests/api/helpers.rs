@@ -11,7 +11,8 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use stack_gateway::auth::claims::{MintRequest, mint};
 use stack_gateway::config::{Config, GraphqlLimits, IntegrationsConfig, SsoConfig};
-use stack_gateway::services::{AppState, Server};
+use stack_gateway::server::Server;
+use stack_gateway::services::Services;
 use uuid::Uuid;
 
 pub const SECRET: &str = "test-secret-that-is-at-least-32-bytes-long";
@@ -42,7 +43,8 @@ macro_rules! both {
 
 pub struct TestApp {
     pub addr: SocketAddr,
-    pub state: AppState,
+    pub services: std::sync::Arc<Services>,
+    pub state: stack_gateway::http::state::AppState,
     pub client: reqwest::Client,
     pub sso: SsoConfig,
     _dir: tempfile::TempDir,
@@ -130,7 +132,7 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) 
 /// A second server (a replica) on `first`'s PostgreSQL database: `first` keeps owning it (and
 /// drops it), so keep `first` alive at least as long as the replica.
 pub async fn spawn_replica(first: &TestApp, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let url = first.state.config.database_url.clone();
+    let url = first.services.config.database_url.clone();
     assert!(url.is_some(), "replicas share a PostgreSQL database");
     start(tempfile::tempdir().unwrap(), url, None, adjust).await
 }
@@ -146,6 +148,7 @@ async fn start(
     let sso = config.sso.clone();
     let server = Server::bind(config).await.expect("server starts");
     let addr = server.local_addr();
+    let services = server.services.clone();
     let state = server.state.clone();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server.run(async move {
@@ -157,6 +160,7 @@ async fn start(
         .unwrap();
     TestApp {
         addr,
+        services,
         state,
         client,
         sso,
@@ -270,7 +274,7 @@ impl TestApp {
     }
 
     pub fn statements(&self) -> u64 {
-        self.state.statements.get()
+        self.services.statements.get()
     }
 
     /// Creates the tenant Hub calls `hub_id` (as the first sign-in would) and returns its id.
@@ -283,7 +287,10 @@ impl TestApp {
         });
         let (status, _) = self.gql(&token, "{ viewer { id } }", json!({})).await;
         assert_eq!(status, 200);
-        let found = tenants::Entity::find().all(&self.state.db).await.unwrap();
+        let found = tenants::Entity::find()
+            .all(&self.services.db)
+            .await
+            .unwrap();
         found
             .into_iter()
             .find(|t| t.hub_tenant_id == hub_id)
@@ -333,7 +340,7 @@ impl TestApp {
                 created_at: Set(now),
                 updated_at: Set(now),
             })
-            .exec_without_returning(&self.state.db)
+            .exec_without_returning(&self.services.db)
             .await
             .unwrap();
             let mut repo_rows = Vec::new();
@@ -405,12 +412,12 @@ impl TestApp {
                 }
             }
             repositories::Entity::insert_many(repo_rows)
-                .exec_without_returning(&self.state.db)
+                .exec_without_returning(&self.services.db)
                 .await
                 .unwrap();
             for chunk in finding_rows.chunks(200) {
                 findings::Entity::insert_many(chunk.to_vec())
-                    .exec_without_returning(&self.state.db)
+                    .exec_without_returning(&self.services.db)
                     .await
                     .unwrap();
             }
@@ -456,7 +463,7 @@ impl TestApp {
                 created_at: Set(now),
                 updated_at: Set(now),
             })
-            .exec_without_returning(&self.state.db)
+            .exec_without_returning(&self.services.db)
             .await
             .unwrap();
         }
@@ -488,7 +495,7 @@ impl TestApp {
                 created_at: Set(now),
                 updated_at: Set(now),
             })
-            .exec_without_returning(&self.state.db)
+            .exec_without_returning(&self.services.db)
             .await
             .unwrap();
             for j in 0..jobs {
@@ -522,7 +529,7 @@ impl TestApp {
                     created_at: Set(now),
                     updated_at: Set(now),
                 })
-                .exec_without_returning(&self.state.db)
+                .exec_without_returning(&self.services.db)
                 .await
                 .unwrap();
                 for e in 0..events {
@@ -535,7 +542,7 @@ impl TestApp {
                         data: Set(json!({ "step": e })),
                         created_at: Set(now),
                     })
-                    .exec_without_returning(&self.state.db)
+                    .exec_without_returning(&self.services.db)
                     .await
                     .unwrap();
                 }

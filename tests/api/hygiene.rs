@@ -57,7 +57,10 @@ both!(
             "argument `input.description` of `createProject`",
         );
         assert_eq!(
-            projects::Entity::find().count(&app.state.db).await.unwrap(),
+            projects::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
             0
         );
 
@@ -91,7 +94,10 @@ both!(
             let (status, body) = app.gql(&admin, create_job, json!({ "i": input })).await;
             assert_refused(status, &body, field);
         }
-        assert_eq!(jobs::Entity::find().count(&app.state.db).await.unwrap(), 0);
+        assert_eq!(
+            jobs::Entity::find().count(&app.services.db).await.unwrap(),
+            0
+        );
 
         // An agent's name.
         let register = "mutation($i: RegisterAgentInput!) { registerAgent(input: $i) { apiKey } }";
@@ -100,7 +106,10 @@ both!(
             .await;
         assert_refused(status, &body, "variable `i.name`");
         assert_eq!(
-            agents::Entity::find().count(&app.state.db).await.unwrap(),
+            agents::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
             0
         );
     }
@@ -118,7 +127,7 @@ both!(
             agent_call(&app, &key, Method::POST, "/api/agent/register", Some(hello)).await;
         assert_refused(status, &body, "`hostname`");
         let agent = agents::Entity::find()
-            .one(&app.state.db)
+            .one(&app.services.db)
             .await
             .unwrap()
             .unwrap();
@@ -179,7 +188,10 @@ both!(
         assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
         assert!(message(&body).contains(field), "{body}");
         assert_eq!(
-            findings::Entity::find().count(&app.state.db).await.unwrap(),
+            findings::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
             0
         );
     }
@@ -210,9 +222,15 @@ both!(
         let response = crate::auth::sso(&app, &token).await;
         assert_eq!(response.status(), 401);
         assert!(response.headers().get("set-cookie").is_none());
-        assert_eq!(users::Entity::find().count(&app.state.db).await.unwrap(), 0);
         assert_eq!(
-            sessions::Entity::find().count(&app.state.db).await.unwrap(),
+            users::Entity::find().count(&app.services.db).await.unwrap(),
+            0
+        );
+        assert_eq!(
+            sessions::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
             0
         );
     }
@@ -236,7 +254,10 @@ both!(
             "{reply}"
         );
         assert_eq!(
-            projects::Entity::find().count(&app.state.db).await.unwrap(),
+            projects::Entity::find()
+                .count(&app.services.db)
+                .await
+                .unwrap(),
             0
         );
     }

@@ -32,7 +32,7 @@ both!(
             checked_at: Set(Some(Utc::now())),
             updated_at: Set(Utc::now()),
         })
-        .exec_without_returning(&app.state.db)
+        .exec_without_returning(&app.services.db)
         .await
         .unwrap();
         let token = app.token(&Who::ADMIN_A);

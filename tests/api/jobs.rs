@@ -70,7 +70,7 @@ async fn command(app: &TestApp, token: &str, mutation: &str, job: &Value) -> Val
 
 /// How many rows every written table holds: nothing-written checks compare two of these.
 async fn written(app: &TestApp) -> [u64; 5] {
-    let db = &app.state.db;
+    let db = &app.services.db;
     [
         projects::Entity::find().count(db).await.unwrap(),
         jobs::Entity::find().count(db).await.unwrap(),
@@ -220,7 +220,7 @@ both!(
         );
         assert_eq!(completed[0]["psa_ticket_id"], "T-101");
         let outbox = outbox_events::Entity::find()
-            .all(&app.state.db)
+            .all(&app.services.db)
             .await
             .unwrap();
         let done_event = outbox
@@ -533,13 +533,13 @@ both!(
         assert!(!body.to_string().contains(secret));
         let job_id = body["data"]["createJob"]["job"]["id"].clone();
         let row = jobs::Entity::find_by_id(uuid_of(&job_id))
-            .one(&app.state.db)
+            .one(&app.services.db)
             .await
             .unwrap()
             .unwrap();
         let sealed = row.secret_encrypted.unwrap();
         assert!(!sealed.contains(secret), "stored encrypted");
-        assert_eq!(app.state.secrets.open(&sealed).unwrap(), secret);
+        assert_eq!(app.services.secrets.open(&sealed).unwrap(), secret);
         let (_, listed) = agent_call(&app, &key, Method::GET, "/api/agent/jobs", None).await;
         assert!(!listed.to_string().contains(secret));
 

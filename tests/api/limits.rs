@@ -130,7 +130,7 @@ both!(execution_timeout, |backend| async move {
         303
     );
     let tenant = entities::tenants::Entity::find()
-        .one(&quick.state.db)
+        .one(&quick.services.db)
         .await
         .unwrap()
         .unwrap()

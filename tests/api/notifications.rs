@@ -105,7 +105,7 @@ async fn report(app: &TestApp, key: &str, job: &Value, action: &str, body: Value
 
 async fn rows(app: &TestApp) -> Vec<notifications::Model> {
     let mut rows = notifications::Entity::find()
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap();
     rows.sort_by(|a, b| a.dedupe_key.cmp(&b.dedupe_key));
@@ -273,10 +273,10 @@ both!(
             kind: NotificationKind::JobCompleted,
             subject_id: job_id,
         };
-        app.state.queue.push(again.clone(), None).await.unwrap();
-        app.state.notifications.deliver(&again).await.unwrap();
+        app.services.queue.push(again.clone(), None).await.unwrap();
+        app.services.notifications.deliver(&again).await.unwrap();
         let retried = app
-            .state
+            .services
             .notifications
             .retry_due(Utc::now() + TimeDelta::days(1))
             .await
@@ -426,7 +426,7 @@ async fn expires(app: &TestApp, project: Uuid, at: chrono::DateTime<Utc>) {
         credentials_expires_at: Set(Some(at)),
         ..Default::default()
     })
-    .exec(&app.state.db)
+    .exec(&app.services.db)
     .await
     .unwrap();
 }
@@ -460,7 +460,7 @@ both!(
         let tick = now.date_naive().and_hms_opt(8, 0, 0).unwrap().and_utc();
         let key = jobs::tick_key("credentials-expiring-check", tick);
         for _ in 0..2 {
-            app.state
+            app.services
                 .queue
                 .push(CredentialsExpiringCheck { tick }, Some(&key))
                 .await
@@ -468,7 +468,7 @@ both!(
         }
         let done = wait_rows(&app, 3, sent).await;
         let next = tick + TimeDelta::days(1);
-        app.state
+        app.services
             .queue
             .push(
                 CredentialsExpiringCheck { tick: next },
@@ -477,7 +477,7 @@ both!(
             .await
             .unwrap();
         assert_eq!(
-            app.state
+            app.services
                 .notifications
                 .check_expiring(Utc::now())
                 .await
@@ -537,7 +537,7 @@ both!(racing_workers_send_each_email_once, |backend| async move {
         kind: NotificationKind::JobCompleted,
         subject_id: uuid_of(&job),
     };
-    let service = &app.state.notifications;
+    let service = &app.services.notifications;
     let (a, b, c) = tokio::join!(
         service.deliver(&task),
         service.deliver(&task),

@@ -176,7 +176,7 @@ both!(
         );
 
         // The queue's own pool goes away; the data database stays up.
-        app.state.queue.close().await;
+        app.services.queue.close().await;
         let id = new_id();
         let ready = app
             .client
@@ -363,7 +363,7 @@ both!(
         let second = value(&scrape(&app).await, "gateway_db_statements_total", &[]);
         assert_eq!(first, Some(before as f64));
         assert_eq!(second, first);
-        let (data_max, queue_max) = match app.state.config.database_url {
+        let (data_max, queue_max) = match app.services.config.database_url {
             None => (8.0, 4.0),
             Some(_) => (20.0, 6.0),
         };
@@ -428,12 +428,12 @@ both!(
             delivered_at: Set(None),
             created_at: Set(created),
         })
-        .exec_without_returning(&app.state.db)
+        .exec_without_returning(&app.services.db)
         .await
         .unwrap();
 
         // Upstream calls through the one client: one answered, one refused.
-        let upstream = &app.state.upstream;
+        let upstream = &app.services.upstream;
         let ok = upstream
             .send(Integration::Psa, Retry::Never, |c| {
                 c.get(format!("{uri}/tickets/1"))
@@ -448,7 +448,7 @@ both!(
         assert!(refused.is_err());
 
         // A queue task run (session clean-up, pushed now; start-up may have pushed one too).
-        app.state
+        app.services
             .queue
             .push(
                 stack_gateway::tasks::SessionCleanup { tick: Utc::now() },

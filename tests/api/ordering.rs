@@ -58,7 +58,7 @@ both!(lists_page_in_the_order_asked, |backend| async move {
     // Health scores with a tie and two unknowns.
     let scores = [Some(50), None, Some(90), Some(50), Some(10), None, Some(70)];
     let mut rows = repositories::Entity::find()
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap();
     rows.sort_by_key(|r| r.id);
@@ -66,7 +66,7 @@ both!(lists_page_in_the_order_asked, |backend| async move {
         let mut active = row.clone().into_active_model();
         active.health_score = Set(score);
         repositories::Entity::update(active)
-            .exec(&app.state.db)
+            .exec(&app.services.db)
             .await
             .unwrap();
     }

@@ -36,7 +36,7 @@ async fn create(app: &TestApp, token: &str, name: &str) -> (Value, Duration) {
 async fn projects_named(app: &TestApp, name: &str) -> u64 {
     projects::Entity::find()
         .filter(projects::Column::Name.eq(name))
-        .count(&app.state.db)
+        .count(&app.services.db)
         .await
         .unwrap()
 }
@@ -55,7 +55,7 @@ fn assert_unavailable(what: &str, body: &Value, took: Duration) {
 /// Another connection to the SQLite data file in a write transaction: the server's writers
 /// wait for the lock and give up after the configured wait.
 async fn hold_sqlite_write_lock(app: &TestApp) -> sqlx::SqliteConnection {
-    let path = app.state.config.data_dir.join("gateway.db");
+    let path = app.services.config.data_dir.join("gateway.db");
     let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
         .await
         .unwrap();
@@ -68,7 +68,7 @@ async fn hold_sqlite_write_lock(app: &TestApp) -> sqlx::SqliteConnection {
 
 /// A connection of the test's own to the app's PostgreSQL database.
 async fn pg_connection(app: &TestApp) -> sqlx::PgConnection {
-    let url = app.state.config.database_url.clone().unwrap();
+    let url = app.services.config.database_url.clone().unwrap();
     sqlx::PgConnection::connect(&url).await.unwrap()
 }
 

@@ -93,12 +93,12 @@ fn register_with_the_cli(app: &TestApp, backend: Backend, paths: &[&std::path::P
         .args(paths)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATA_DIR", &app.state.config.data_dir)
+        .env("DATA_DIR", &app.services.config.data_dir)
         .env("RUST_LOG", "warn");
     if backend == Backend::Postgres {
         command.env(
             "DATABASE_URL",
-            app.state.config.database_url.as_deref().unwrap(),
+            app.services.config.database_url.as_deref().unwrap(),
         );
     }
     let output = command.output().expect("the binary runs");

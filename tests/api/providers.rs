@@ -143,7 +143,7 @@ async fn repos(app: &TestApp, token: &str) -> Vec<Value> {
 
 async fn org_row(app: &TestApp) -> organizations::Model {
     organizations::Entity::find()
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap()
@@ -153,17 +153,17 @@ async fn org_row(app: &TestApp) -> organizations::Model {
 async fn expire_token_in(app: &TestApp, minutes: i64) {
     let org = org_row(app).await;
     let mut creds = Credentials::open(
-        &app.state.secrets,
+        &app.services.secrets,
         org.credentials_encrypted.as_deref().unwrap(),
     )
     .unwrap();
     creds.expires_at = Some(Utc::now() + TimeDelta::minutes(minutes));
     organizations::Entity::update(organizations::ActiveModel {
         id: Set(org.id),
-        credentials_encrypted: Set(Some(creds.seal(&app.state.secrets))),
+        credentials_encrypted: Set(Some(creds.seal(&app.services.secrets))),
         ..Default::default()
     })
-    .exec(&app.state.db)
+    .exec(&app.services.db)
     .await
     .unwrap();
 }
@@ -288,7 +288,7 @@ both!(
         assert!(body.get("errors").is_none(), "{body}");
         assert_eq!(fake.lock().unwrap().minted.len(), 2);
         let creds = Credentials::open(
-            &app.state.secrets,
+            &app.services.secrets,
             org_row(&app)
                 .await
                 .credentials_encrypted
@@ -457,7 +457,7 @@ fn rate_limited(reset: DateTime<Utc>) -> ResponseTemplate {
 async fn known_repos(app: &TestApp) -> Vec<repositories::Model> {
     repositories::Entity::find()
         .filter(repositories::Column::MissingSince.is_null())
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap()
 }
@@ -496,10 +496,13 @@ both!(
         assert_eq!(org["repoCount"], 3);
         assert_eq!(known_repos(&app).await.len(), 3, "nothing lost");
         // The timer leaves it alone until the reset, then retries it and it recovers.
-        assert_eq!(app.state.providers.tick(Utc::now()).await.unwrap(), (0, 0));
+        assert_eq!(
+            app.services.providers.tick(Utc::now()).await.unwrap(),
+            (0, 0)
+        );
         fake.lock().unwrap().fail = None;
         assert_eq!(
-            app.state
+            app.services
                 .providers
                 .tick(reset + TimeDelta::seconds(1))
                 .await
@@ -656,7 +659,7 @@ both!(
         let body = discovery::rediscover(&app, &admin, &org_id).await;
         assert_eq!(code(&body), "CONFLICT");
         assert_eq!(
-            app.state
+            app.services
                 .providers
                 .tick(Utc::now() + TimeDelta::days(1))
                 .await

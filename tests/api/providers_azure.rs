@@ -151,12 +151,12 @@ async fn repos(app: &TestApp, token: &str) -> Vec<Value> {
 
 async fn stored(app: &TestApp) -> (organizations::Model, Credentials) {
     let org = organizations::Entity::find()
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap();
     let creds = Credentials::open(
-        &app.state.secrets,
+        &app.services.secrets,
         org.credentials_encrypted.as_deref().unwrap(),
     )
     .unwrap();
@@ -169,10 +169,10 @@ async fn expire_token_in(app: &TestApp, minutes: i64) {
     creds.expires_at = Some(Utc::now() + TimeDelta::minutes(minutes));
     organizations::Entity::update(organizations::ActiveModel {
         id: Set(org.id),
-        credentials_encrypted: Set(Some(creds.seal(&app.state.secrets))),
+        credentials_encrypted: Set(Some(creds.seal(&app.services.secrets))),
         ..Default::default()
     })
-    .exec(&app.state.db)
+    .exec(&app.services.db)
     .await
     .unwrap();
 }
@@ -232,7 +232,7 @@ both!(azure_devops_connect_flow_end_to_end, |backend| async move {
     );
     // The state is ours: it opens, names the organization and carries the verifier whose S256
     // is the challenge; it lives 15 minutes.
-    let state = FLOW.open(&app.state.secrets, &params["state"]).unwrap();
+    let state = FLOW.open(&app.services.secrets, &params["state"]).unwrap();
     assert_eq!(state.target, "acme");
     assert_eq!(state.challenge(), params["code_challenge"]);
     assert!(!params["state"].contains(&state.verifier));
@@ -364,12 +364,12 @@ both!(
         let foreign = |plain: &str| {
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
                 base64::engine::general_purpose::STANDARD
-                    .decode(app.state.secrets.seal(plain))
+                    .decode(app.services.secrets.seal(plain))
                     .unwrap(),
             )
         };
         let fresh = ConnectState::new(tenant, Uuid::now_v7(), "acme".into());
-        let mut altered = fresh.seal(&FLOW, &app.state.secrets).into_bytes();
+        let mut altered = fresh.seal(&FLOW, &app.services.secrets).into_bytes();
         let last = altered.len() - 3;
         altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
         let cases = [
@@ -377,7 +377,7 @@ both!(
             String::from_utf8(altered).unwrap(),
             // Sealed with our key for other purposes: a GitLab state, a bare value.
             ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
-                .seal(&GITLAB_FLOW, &app.state.secrets),
+                .seal(&GITLAB_FLOW, &app.services.secrets),
             foreign(&format!(
                 "azure-connect-state:v1:{}",
                 serde_json::to_string(&fresh).unwrap()
@@ -386,7 +386,7 @@ both!(
                 expires_at: Utc::now() - TimeDelta::seconds(1),
                 ..fresh.clone()
             }
-            .seal(&FLOW, &app.state.secrets),
+            .seal(&FLOW, &app.services.secrets),
         ];
         for state in &cases {
             let (status, location, body) =
@@ -401,7 +401,7 @@ both!(
         let (status, _, _) = callback(&app, &[("code", "the-code")]).await;
         assert_eq!(status, 400);
         // Microsoft saying access_denied with a valid state: refused, nothing stored.
-        let sealed = fresh.seal(&FLOW, &app.state.secrets);
+        let sealed = fresh.seal(&FLOW, &app.services.secrets);
         let (status, _, body) = callback(
             &app,
             &[
@@ -641,9 +641,12 @@ both!(
 
         // Azure DevOps is back: the timer is not due before the retry time, then recovers it.
         fake.lock().unwrap().fail = None;
-        assert_eq!(app.state.providers.tick(Utc::now()).await.unwrap(), (0, 0));
         assert_eq!(
-            app.state
+            app.services.providers.tick(Utc::now()).await.unwrap(),
+            (0, 0)
+        );
+        assert_eq!(
+            app.services
                 .providers
                 .tick(Utc::now() + TimeDelta::minutes(16))
                 .await
@@ -705,7 +708,7 @@ both!(
             .as_str()
             .unwrap_or_else(|| panic!("{body}"));
         let state = FLOW
-            .open(&app.state.secrets, &query_of(url)["state"])
+            .open(&app.services.secrets, &query_of(url)["state"])
             .unwrap();
         assert_eq!(state.target, "acme");
 

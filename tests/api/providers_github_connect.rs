@@ -19,7 +19,7 @@ use crate::providers::{
 
 async fn organizations(app: &TestApp) -> u64 {
     organizations::Entity::find()
-        .count(&app.state.db)
+        .count(&app.services.db)
         .await
         .unwrap()
 }
@@ -131,7 +131,7 @@ both!(
         )
         .seal(
             &stack_gateway::code::providers::gitlab_flow::FLOW,
-            &app.state.secrets,
+            &app.services.secrets,
         );
         let (status, _, body) = callback_at(
             &app,

@@ -226,12 +226,12 @@ async fn events(app: &TestApp, token: &str, kind: &str) -> Vec<Value> {
 
 pub(crate) async fn stored(app: &TestApp) -> (organizations::Model, Credentials) {
     let org = organizations::Entity::find()
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap();
     let creds = Credentials::open(
-        &app.state.secrets,
+        &app.services.secrets,
         org.credentials_encrypted.as_deref().unwrap(),
     )
     .unwrap();
@@ -244,10 +244,10 @@ async fn expire_token(app: &TestApp) {
     creds.expires_at = Some(Utc::now() - TimeDelta::minutes(1));
     organizations::Entity::update(organizations::ActiveModel {
         id: Set(org.id),
-        credentials_encrypted: Set(Some(creds.seal(&app.state.secrets))),
+        credentials_encrypted: Set(Some(creds.seal(&app.services.secrets))),
         ..Default::default()
     })
-    .exec(&app.state.db)
+    .exec(&app.services.db)
     .await
     .unwrap();
 }
@@ -364,14 +364,14 @@ both!(
             // Another purpose's sealing with our key.
             base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
                 base64::engine::general_purpose::STANDARD
-                    .decode(app.state.secrets.seal("{}"))
+                    .decode(app.services.secrets.seal("{}"))
                     .unwrap(),
             ),
             ConnectState {
                 expires_at: Utc::now() - TimeDelta::seconds(1),
                 ..ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
             }
-            .seal(&FLOW, &app.state.secrets),
+            .seal(&FLOW, &app.services.secrets),
         ];
         for state in &cases {
             let (status, _, body) = callback(&app, &[("code", "x"), ("state", state)]).await;
@@ -383,7 +383,7 @@ both!(
         }
         // GitLab saying access_denied with a valid state: refused, nothing stored.
         let fresh = ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
-            .seal(&FLOW, &app.state.secrets);
+            .seal(&FLOW, &app.services.secrets);
         let (status, _, _) = callback(&app, &[("error", "access_denied"), ("state", &fresh)]).await;
         assert_eq!(status, 400);
         assert!(server.received_requests().await.unwrap().is_empty());

@@ -340,7 +340,7 @@ both!(
             )
             .filter(findings::Column::TenantId.eq(tenant))
             .filter(findings::Column::Title.eq(dave.as_str().unwrap()))
-            .exec(&app.state.db)
+            .exec(&app.services.db)
             .await
             .unwrap();
         let body = rediscover(&app, &token, &org).await;

@@ -114,7 +114,7 @@ both!(gitlab_disconnect_revokes_the_tokens, |backend| async move {
     assert_eq!(tried.first().map(String::as_str), Some("glat-1"));
     assert_eq!(tried.last().map(String::as_str), Some("glrt-1"));
     let row = entities::organizations::Entity::find()
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap();

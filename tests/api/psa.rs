@@ -103,7 +103,7 @@ pub(crate) async fn mount_tickets(psa: &MockServer) {
 
 pub(crate) async fn links(app: &TestApp) -> u64 {
     psa_links::Entity::find()
-        .count(&app.state.db)
+        .count(&app.services.db)
         .await
         .unwrap()
 }
@@ -733,7 +733,7 @@ both!(
         // The timer's task, through the real queue, for a tick after both were checked.
         let tick = chrono::Utc::now() + chrono::Duration::hours(1);
         s.app
-            .state
+            .services
             .queue
             .push(
                 PsaStatusRefresh { tick },

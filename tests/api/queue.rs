@@ -15,7 +15,7 @@ both!(
         let app = spawn_app(backend).await;
         let tenant = app.tenant("tenant-a").await;
         let user = entities::users::Entity::find()
-            .one(&app.state.db)
+            .one(&app.services.db)
             .await
             .unwrap()
             .unwrap();
@@ -36,7 +36,7 @@ both!(
                 created_at: Set(now),
                 updated_at: Set(now),
             })
-            .exec_without_returning(&app.state.db)
+            .exec_without_returning(&app.services.db)
             .await
             .unwrap();
         }
@@ -49,11 +49,11 @@ both!(
                 expires_at: Set(expires),
                 created_at: Set(now),
             })
-            .exec_without_returning(&app.state.db)
+            .exec_without_returning(&app.services.db)
             .await
             .unwrap();
         }
-        app.state
+        app.services
             .queue
             .push(
                 SessionCleanup { tick: now },
@@ -65,11 +65,11 @@ both!(
         let (mut remaining, mut tokens) = (Vec::new(), Vec::new());
         for _ in 0..100 {
             remaining = entities::sessions::Entity::find()
-                .all(&app.state.db)
+                .all(&app.services.db)
                 .await
                 .unwrap();
             tokens = entities::used_tokens::Entity::find()
-                .all(&app.state.db)
+                .all(&app.services.db)
                 .await
                 .unwrap();
             if remaining.len() == 1 && tokens.len() == 1 {
@@ -90,18 +90,18 @@ both!(a_tick_pushed_twice_runs_once, |backend| async move {
     let app = spawn_app(backend).await;
     let tick = Utc::now();
     let key = jobs::tick_key("session-cleanup", tick);
-    app.state
+    app.services
         .queue
         .push(SessionCleanup { tick }, Some(&key))
         .await
         .unwrap();
-    app.state
+    app.services
         .queue
         .push(SessionCleanup { tick }, Some(&key))
         .await
         .unwrap();
     let rows = app
-        .state
+        .services
         .queue
         .count_with_key::<SessionCleanup>(&key)
         .await

@@ -85,7 +85,7 @@ impl Replica {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_one_replica_receives_reaches_subscribers_on_the_other() {
     let a = spawn_app(Backend::Postgres).await;
-    let b = Replica::start(a.state.config.database_url.as_deref().unwrap()).await;
+    let b = Replica::start(a.services.config.database_url.as_deref().unwrap()).await;
     let token = a.token(&Who::ADMIN_A);
     let (_, agent, key, job) = setup(&a, &token).await;
 

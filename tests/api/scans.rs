@@ -84,7 +84,7 @@ async fn findings_of(app: &TestApp, repo: Uuid) -> Vec<findings::Model> {
     findings::Entity::find()
         .filter(findings::Column::RepositoryId.eq(repo))
         .order_by_asc(findings::Column::Title)
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap()
 }
@@ -99,7 +99,7 @@ async fn secret_events(app: &TestApp) -> Vec<Value> {
     outbox_events::Entity::find()
         .filter(outbox_events::Column::EventType.eq(NEW_SECRET))
         .order_by_asc(outbox_events::Column::Seq)
-        .all(&app.state.db)
+        .all(&app.services.db)
         .await
         .unwrap()
         .into_iter()
@@ -115,7 +115,7 @@ async fn snapshot(
     Vec<(Uuid, String, Value)>,
     Vec<repositories::Model>,
 ) {
-    let db = &app.state.db;
+    let db = &app.services.db;
     let f = findings::Entity::find()
         .order_by_asc(findings::Column::Id)
         .all(db)
@@ -145,7 +145,7 @@ async fn setup(app: &TestApp, repos: usize) -> Vec<Uuid> {
 
 async fn org_of(app: &TestApp, repo: Uuid) -> Uuid {
     repositories::Entity::find_by_id(repo)
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap()
@@ -481,14 +481,14 @@ both!(scores_follow_the_documented_formula, |backend| async move {
 
     // Log4j fixed; the repository went quiet (last commit 200 days ago, 0.1 commits a week).
     let mut row: repositories::ActiveModel = repositories::Entity::find_by_id(repo)
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap()
         .into();
     row.last_commit_at = Set(Some(Utc::now() - Duration::days(200)));
     row.commit_frequency = Set(Some(0.1));
-    row.update(&app.state.db).await.unwrap();
+    row.update(&app.services.db).await.unwrap();
     let mut fixed = fixture_json("trivy.cdx.json");
     fixed["vulnerabilities"].as_array_mut().unwrap().remove(0);
     let scan = ingest(&app, repo, "CYCLONEDX", &fixed.to_string()).await;
@@ -498,7 +498,7 @@ both!(scores_follow_the_documented_formula, |backend| async move {
     // Debt 6 + 3 + 10 (idle > 180 days) + 5 (rare commits) = 24.
     assert_eq!(scan["repository"]["debtScore"], 24);
     let stored = repositories::Entity::find_by_id(repo)
-        .one(&app.state.db)
+        .one(&app.services.db)
         .await
         .unwrap()
         .unwrap();

@@ -24,7 +24,7 @@ const QUIET: Duration = Duration::from_millis(700);
 /// other sign that they are in place).
 pub async fn listening(app: &TestApp, topic: String) {
     for _ in 0..250 {
-        if app.state.live.subscribers(&topic) > 0 {
+        if app.services.live.subscribers(&topic) > 0 {
             return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -405,9 +405,9 @@ both!(
         // What listened for the closed socket is gone; the kept one's session and agents
         // topics remain.
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while app.state.live.listeners() != 2 && std::time::Instant::now() < deadline {
+        while app.services.live.listeners() != 2 && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(app.state.live.listeners(), 2);
+        assert_eq!(app.services.live.listeners(), 2);
     }
 );

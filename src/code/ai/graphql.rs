@@ -6,9 +6,10 @@ use entities::enums::Product;
 use entities::{ai_runs, documents};
 
 use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
+use crate::code::ai::AiService;
 use crate::code::types::Repository;
 use crate::graphql::relay::global_id;
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::kernel::paging::expect_id;
 
 /// One AI Platform generation for a repository and how it went.
@@ -147,8 +148,7 @@ async fn start(
 ) -> Result<StartAiRunPayload> {
     let user = principal(ctx).product_user(Product::Code)?;
     let repository = expect_id(repository_id, "Repository")?;
-    let row = state(ctx)
-        .ai
+    let row = service::<AiService>(ctx)
         .start(user, repository, kind, doc_types)
         .await?;
     Ok(StartAiRunPayload {
@@ -240,8 +240,7 @@ impl AiQuery {
     async fn ai_run(&self, ctx: &Context<'_>, id: ID) -> Result<AiRunView> {
         let user = principal(ctx).product_user(Product::Code)?;
         let id = expect_id(&id, "AiRun")?;
-        let row = state(ctx)
-            .ai
+        let row = service::<AiService>(ctx)
             .run_of(user.tenant_id, id)
             .await?
             .ok_or_else(|| crate::kernel::errors::ApiError::not_found("AI run"))?;
@@ -256,15 +255,16 @@ impl Repository {
         ctx: &Context<'_>,
         doc_type: Option<DocumentType>,
     ) -> Result<Vec<Document>> {
-        let docs = state(ctx)
-            .ai
+        let docs = service::<AiService>(ctx)
             .documents(&self.siblings, &self.row, doc_type)
             .await?;
         Ok(docs.into_iter().map(Document::from).collect())
     }
 
     pub(crate) async fn ai_runs_of(&self, ctx: &Context<'_>) -> Result<Vec<AiRunView>> {
-        let runs = state(ctx).ai.runs(&self.siblings, &self.row).await?;
+        let runs = service::<AiService>(ctx)
+            .runs(&self.siblings, &self.row)
+            .await?;
         Ok(runs.into_iter().map(|row| AiRunView { row }).collect())
     }
 }

@@ -3,8 +3,9 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::enums::Product;
 
+use crate::code::providers::ProviderService;
 use crate::code::types::Organization;
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::expect_id;
 
@@ -133,7 +134,7 @@ impl ProviderMutation {
         ctx: &Context<'_>,
     ) -> Result<ConnectGithubOrganizationPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let link = state(ctx).providers.connect_github(user).await?;
+        let link = service::<ProviderService>(ctx).connect_github(user).await?;
         Ok(ConnectGithubOrganizationPayload {
             installation_url: link.url,
             expires_at: link.expires_at,
@@ -149,8 +150,7 @@ impl ProviderMutation {
         input: ConnectGitlabGroupInput,
     ) -> Result<ConnectGitlabGroupPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let link = state(ctx)
-            .providers
+        let link = service::<ProviderService>(ctx)
             .connect_gitlab(user, &input.group)
             .await?;
         Ok(ConnectGitlabGroupPayload {
@@ -169,8 +169,7 @@ impl ProviderMutation {
         input: ConnectAzureDevopsOrganizationInput,
     ) -> Result<ConnectAzureDevopsOrganizationPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
-        let link = state(ctx)
-            .providers
+        let link = service::<ProviderService>(ctx)
             .connect_azure_devops(user, &input.organization)
             .await?;
         Ok(ConnectAzureDevopsOrganizationPayload {
@@ -188,7 +187,7 @@ impl ProviderMutation {
     ) -> Result<DisconnectOrganizationPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
         let id = expect_id(&input.organization_id, "Organization")?;
-        let row = state(ctx).providers.disconnect(user, id).await?;
+        let row = service::<ProviderService>(ctx).disconnect(user, id).await?;
         Ok(DisconnectOrganizationPayload {
             organization: view(row),
         })
@@ -203,7 +202,7 @@ impl ProviderMutation {
     ) -> Result<RediscoverOrganizationPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
         let id = expect_id(&input.organization_id, "Organization")?;
-        let row = state(ctx).providers.rediscover(user, id).await?;
+        let row = service::<ProviderService>(ctx).rediscover(user, id).await?;
         Ok(RediscoverOrganizationPayload {
             organization: view(row),
         })

@@ -5,8 +5,9 @@ use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::enums::Product;
 
 use super::{ScanFormat, ScanSummary};
+use crate::code::scans::ScanService;
 use crate::code::types::Repository;
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::expect_id;
 
@@ -90,8 +91,7 @@ impl ScanMutation {
     ) -> Result<IngestScanPayload> {
         let user = principal(ctx).product_user(Product::Code)?;
         let repository = expect_id(&input.repository_id, "Repository")?;
-        let summary = state(ctx)
-            .scans
+        let summary = service::<ScanService>(ctx)
             .ingest(
                 user,
                 repository,

@@ -12,8 +12,8 @@ use tokio_stream::StreamMap;
 use super::protocol::{self, ClientMessage, close};
 use super::shared::{Frame, Key, Subscription};
 use crate::auth::Principal;
+use crate::http::state::AppState;
 use crate::kernel::errors::Code;
-use crate::services::AppState;
 use crate::telemetry::metrics::GaugeShare;
 
 /// Why the server closes a connection.
@@ -26,7 +26,7 @@ impl Closing {
 }
 
 pub async fn run(state: AppState, headers: HeaderMap, request_id: String, socket: WebSocket) {
-    let mut open = GaugeShare::new(state.metrics.live_gauge("gateway_ws_connections"));
+    let mut open = GaugeShare::new(state.services.metrics.live_gauge("gateway_ws_connections"));
     open.set(1);
     let (mut sink, mut incoming) = socket.split();
     let outcome = serve(&state, &headers, &request_id, &mut sink, &mut incoming).await;
@@ -58,7 +58,7 @@ async fn serve(
     sink: &mut Sink,
     incoming: &mut Incoming,
 ) -> Result<(), Closing> {
-    let limits = &state.config.subscriptions;
+    let limits = &state.services.config.subscriptions;
     let init_timeout = Duration::from_millis(limits.init_timeout_ms);
     let deadline = tokio::time::Instant::now() + init_timeout;
     let principal = loop {
@@ -108,7 +108,7 @@ async fn serve(
     tokio::pin!(signed_out_at);
     // Signed out between the sign-in and the watch: the announcement came before the watch.
     if let Some(id) = principal.session_id()
-        && !Box::pin(state.auth.session_active(id))
+        && !Box::pin(state.services.auth.session_active(id))
             .await
             .unwrap_or(false)
     {
@@ -118,7 +118,7 @@ async fn serve(
         ));
     }
     let mut subscriptions: StreamMap<String, Subscription> = StreamMap::new();
-    let mut active = GaugeShare::new(state.metrics.live_gauge("gateway_subscriptions"));
+    let mut active = GaugeShare::new(state.services.metrics.live_gauge("gateway_subscriptions"));
     loop {
         active.set(subscriptions.len());
         tokio::select! {
@@ -164,10 +164,10 @@ async fn serve(
                             send(sink, protocol::error(&id, &errors["errors"].to_string())).await?;
                             continue;
                         }
-                        if payload.query.len() > state.config.graphql.max_document_bytes {
+                        if payload.query.len() > state.services.config.graphql.max_document_bytes {
                             let message = format!(
                                 "the document exceeds {} bytes",
-                                state.config.graphql.max_document_bytes
+                                state.services.config.graphql.max_document_bytes
                             );
                             let errors = crate::http::error_body(
                                 Code::PayloadTooLarge,
@@ -225,9 +225,9 @@ struct SignOutWatch {
 impl SignOutWatch {
     fn new(state: &AppState, session: uuid::Uuid) -> Self {
         let topic = crate::live::session_topic(session);
-        let receiver = Some(state.live.subscribe(topic.clone()));
+        let receiver = Some(state.services.live.subscribe(topic.clone()));
         SignOutWatch {
-            hub: state.live.clone(),
+            hub: state.services.live.clone(),
             topic,
             receiver,
         }

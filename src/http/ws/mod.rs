@@ -13,8 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::Response;
 
 use super::{REQUEST_ID, error_response};
+use crate::http::state::AppState;
 use crate::kernel::errors::{ApiError, Code};
-use crate::services::AppState;
 
 /// Per-socket buffers: the default 128 KiB read buffer would cost 1.3 GB for 10,000 sockets.
 const SOCKET_BUFFER: usize = 4 * 1024;
@@ -85,14 +85,14 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
         return true;
     };
     let origin = origin.trim_end_matches('/');
-    let allowed = &state.config.subscriptions.allowed_origins;
+    let allowed = &state.services.config.subscriptions.allowed_origins;
     if allowed
         .iter()
         .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
     {
         return true;
     }
-    let public = url::Url::parse(&state.config.public_url)
+    let public = url::Url::parse(&state.services.config.public_url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_default();
     if public.eq_ignore_ascii_case(origin) {

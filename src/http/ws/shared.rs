@@ -12,8 +12,8 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::auth::Principal;
+use crate::http::state::AppState;
 use crate::kernel::errors::Code;
-use crate::services::AppState;
 
 /// Results kept for a slow socket; past that it skips to the newest.
 const BUFFER: usize = 16;
@@ -193,7 +193,6 @@ async fn run(
     let document = state.documents.parse(&key.query);
     let mut request = async_graphql::Request::new(key.query.clone())
         .variables(variables.clone())
-        .data(state.clone())
         .data(principal);
     if let Some(name) = &key.operation_name {
         request = request.operation_name(name.clone());

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use entities::{enums, notifications};
 
 use crate::graphql::relay::{connection, global_id};
-use crate::graphql::{principal, state};
+use crate::graphql::{principal, service};
 use crate::integrations::types::DeliveryStatus;
 use crate::kernel::paging::window;
+use crate::migrate::notifications::NotificationService;
 
 /// What an e-mail notification is about.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -92,8 +93,7 @@ impl NotificationsQuery {
         before: Option<String>,
     ) -> Result<NotificationConnection> {
         let user = principal(ctx).admin()?;
-        let listed = state(ctx)
-            .notifications
+        let listed = service::<NotificationService>(ctx)
             .list(user.tenant_id, window(first, after, last, before)?)
             .await?;
         Ok(NotificationConnection::build(listed, |row, _| {

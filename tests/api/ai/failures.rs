@@ -16,7 +16,7 @@ use crate::both;
 use crate::helpers::{Who, code};
 
 async fn nothing_stored(s: &Setup) {
-    let db = &s.app.state.db;
+    let db = &s.app.services.db;
     assert_eq!(documents::Entity::find().count(db).await.unwrap(), 0);
     assert!(events(s, "code.documentation.generated").await.is_empty());
     let repo = repository(s).await;
@@ -199,7 +199,7 @@ both!(
         .await;
         assert_eq!(run["status"], "FAILED", "{run}");
         assert_eq!(run["errorCode"], "RATE_LIMITED");
-        let db = &s.app.state.db;
+        let db = &s.app.services.db;
         assert_eq!(
             entities::recommendations::Entity::find()
                 .count(db)
@@ -233,7 +233,7 @@ both!(
         );
         assert_eq!(
             ai_runs::Entity::find()
-                .count(&s.app.state.db)
+                .count(&s.app.services.db)
                 .await
                 .unwrap(),
             0
@@ -292,7 +292,7 @@ both!(
         assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
         assert_eq!(
             ai_runs::Entity::find()
-                .count(&s.app.state.db)
+                .count(&s.app.services.db)
                 .await
                 .unwrap(),
             0

@@ -240,7 +240,7 @@ pub async fn repository(s: &Setup) -> Value {
 pub async fn events(s: &Setup, event_type: &str) -> Vec<Value> {
     outbox_events::Entity::find()
         .filter(outbox_events::Column::EventType.eq(event_type))
-        .all(&s.app.state.db)
+        .all(&s.app.services.db)
         .await
         .unwrap()
         .into_iter()
