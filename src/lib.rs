@@ -6,7 +6,6 @@ pub mod code;
 pub mod config;
 pub mod db;
 pub mod db_errors;
-pub mod demo;
 pub mod graphql;
 pub mod http;
 pub mod integrations;

@@ -139,7 +139,7 @@ async fn main() -> anyhow::Result<()> {
             let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
             let state = stack_gateway::app::AppState::connect(config).await?;
-            let summary = stack_gateway::demo::seed(&state.db, &tenant, &tenant_name).await?;
+            let summary = demo_data::seed(&state.db, &tenant, &tenant_name).await?;
             println!("demo data for tenant {tenant}: {summary}");
         }
         Command::Token {
@@ -189,7 +189,7 @@ async fn main() -> anyhow::Result<()> {
             // The tenant of the dev sign-in link below, seeded before any request is served.
             let seeded = if demo {
                 let db = &server.state.db;
-                Some(stack_gateway::demo::seed(db, "dev-tenant", "Dev Tenant").await?)
+                Some(demo_data::seed(db, "dev-tenant", "Dev Tenant").await?)
             } else {
                 None
             };

@@ -32,7 +32,31 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::{Timestamp, Uuid};
 
-use crate::auth::service::{hash_secret, random_secret};
+/// A new agent API key's secret part, as the server's `auth::service::random_secret` makes it:
+/// 32 random bytes, base64url. This crate does not depend on the server, so it keeps its own copy.
+fn random_secret() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// SHA-256 hex of a secret, as the server's `auth::service::hash_secret` stores an agent key.
+fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A transaction that will write, as the server's `db::begin_write` starts it: on SQLite it takes
+/// the write lock at `BEGIN IMMEDIATE` (waiting for another writer instead of `SQLITE_BUSY`).
+async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
 
 /// The seed of the content generator: the same for every tenant, so the demo is reproducible.
 const SEED: u64 = 0x0DE3_0DA7_A5EE_D001;
@@ -83,7 +107,7 @@ pub async fn seed(
     hub_tenant_id: &str,
     tenant_name: &str,
 ) -> anyhow::Result<DemoSummary> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = begin_write(db).await?;
     let tenant_id = ensure_tenant(&txn, hub_tenant_id, tenant_name).await?;
     let existing = organizations::Entity::find()
         .filter(organizations::Column::TenantId.eq(tenant_id))
