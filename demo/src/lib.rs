@@ -2715,6 +2715,88 @@ fn build_job(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
+    use std::collections::HashMap;
+
+    /// Everything [`build`] makes for a fixed tenant and time, as text. UUIDs become their order
+    /// of first appearance (an id's low bits are random; which row points at which stays) and the
+    /// agents' keys are blanked (random, by design); everything else comes from the seed.
+    fn snapshot(demo: &Demo) -> String {
+        let agents: Vec<agents::ActiveModel> = demo
+            .agents
+            .iter()
+            .cloned()
+            .map(|mut a| {
+                a.api_key_hash = sea_orm::ActiveValue::NotSet;
+                a.api_key_prefix = sea_orm::ActiveValue::NotSet;
+                a
+            })
+            .collect();
+        let text = format!(
+            "{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}\n{:#?}",
+            demo.clients,
+            demo.organizations,
+            demo.repositories,
+            demo.findings,
+            demo.recommendations,
+            demo.projects,
+            agents,
+            demo.jobs,
+            demo.job_events,
+            demo.agent_commands
+        );
+        mask_uuids(&text)
+    }
+
+    fn mask_uuids(text: &str) -> String {
+        let is_uuid = |b: &[u8]| {
+            b.len() == 36
+                && b.iter().enumerate().all(|(i, c)| match i {
+                    8 | 13 | 18 | 23 => *c == b'-',
+                    _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+                })
+        };
+        let bytes = text.as_bytes();
+        let mut seen: HashMap<&[u8], usize> = HashMap::new();
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if i + 36 <= bytes.len() && is_uuid(&bytes[i..i + 36]) {
+                let next = seen.len();
+                let n = *seen.entry(&bytes[i..i + 36]).or_insert(next);
+                out.extend_from_slice(format!("uuid#{n}").as_bytes());
+                i += 36;
+            } else {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8(out).expect("only ASCII runs were replaced")
+    }
+
+    /// The same seed gives the same rows: a digest of everything generated, pinned. Changing
+    /// the demo content on purpose changes it; moving code or tables around must not.
+    #[test]
+    fn the_content_is_pinned() {
+        let now = Utc.with_ymd_and_hms(2025, 6, 1, 12, 0, 0).unwrap();
+        let tenant = Uuid::from_u128(0x0197_2a00_0000_7000_8000_0000_0000_0001);
+        let demo = build(&mut StdRng::seed_from_u64(SEED), tenant, now);
+        let text = snapshot(&demo);
+        assert!(text.contains("Northwind Traders"), "{}", &text[..400]);
+        assert!(!text.contains("tom_agt_"));
+        // To see what changed: DEMO_SNAPSHOT=/tmp/before.txt, change, run again, diff.
+        if let Ok(path) = std::env::var("DEMO_SNAPSHOT") {
+            std::fs::write(path, &text).unwrap();
+        }
+        let digest = hex::encode(Sha256::digest(text.as_bytes()));
+        assert_eq!(
+            (text.len(), digest.as_str()),
+            (
+                2_210_799,
+                "f9b3e3d2007a804b34cac55d8d5465e13830a818ada5bb80b39b0b7194278193"
+            )
+        );
+    }
 
     #[test]
     fn the_content_is_deterministic_and_complete() {
