@@ -3,7 +3,6 @@
 pub mod auth;
 pub mod code;
 pub mod config;
-pub mod demo;
 pub mod graphql;
 pub mod http;
 pub mod integrations;

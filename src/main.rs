@@ -140,7 +140,7 @@ async fn main() -> anyhow::Result<()> {
             let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
             let state = stack_gateway::services::Services::connect(config).await?;
-            let summary = stack_gateway::demo::seed(&state.db, &tenant, &tenant_name).await?;
+            let summary = demo_data::seed(&state.db, &tenant, &tenant_name).await?;
             println!("demo data for tenant {tenant}: {summary}");
         }
         Command::Token {
@@ -190,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
             // The tenant of the dev sign-in link below, seeded before any request is served.
             let seeded = if demo {
                 let db = &server.services.db;
-                Some(stack_gateway::demo::seed(db, "dev-tenant", "Dev Tenant").await?)
+                Some(demo_data::seed(db, "dev-tenant", "Dev Tenant").await?)
             } else {
                 None
             };

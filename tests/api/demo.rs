@@ -1,4 +1,4 @@
-//! The demo-data switch: `stack_gateway::demo::seed` fills one tenant with data the API serves,
+//! The demo-data switch: `demo_data::seed` fills one tenant with data the API serves,
 //! covers every kind, severity and state, is idempotent, and stays inside its tenant.
 
 use std::collections::HashSet;
@@ -32,7 +32,7 @@ fn count(body: &Value, field: &str) -> u64 {
 
 both!(demo_seed_fills_one_tenant_once, |backend| async move {
     let app = spawn_app(backend).await;
-    let summary = stack_gateway::demo::seed(&app.services.db, "tenant-a", "Tenant A")
+    let summary = demo_data::seed(&app.services.db, "tenant-a", "Tenant A")
         .await
         .unwrap();
     assert!(!summary.already_seeded);
@@ -92,12 +92,12 @@ both!(demo_seed_fills_one_tenant_once, |backend| async move {
     assert_eq!(by_severity, summary.findings);
 
     // Idempotent: a second run finds the data and writes nothing.
-    let again = stack_gateway::demo::seed(&app.services.db, "tenant-a", "Tenant A")
+    let again = demo_data::seed(&app.services.db, "tenant-a", "Tenant A")
         .await
         .unwrap();
     assert!(again.already_seeded);
     assert_eq!(
-        stack_gateway::demo::DemoSummary {
+        demo_data::DemoSummary {
             already_seeded: false,
             ..again
         },
