@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use entities::enums::{Product, Role};
 use uuid::Uuid;
 
+use super::Access;
 use crate::kernel::errors::{ApiError, ApiResult};
 
 /// A signed-in Hub user, scoped to one tenant.
@@ -71,29 +72,13 @@ impl Principal {
         }
     }
 
-    /// The user, if they have access to `product`; `FORBIDDEN` otherwise.
+    /// The user, if they have access to `product` (any role); `FORBIDDEN` otherwise.
     pub fn product_user(&self, product: Product) -> ApiResult<&User> {
-        let user = self.user()?;
-        if user.products.contains(&product) {
-            Ok(user)
-        } else {
-            let name = match product {
-                Product::Code => "The One Code",
-                Product::Migrate => "The One Migrate",
-            };
-            Err(ApiError::forbidden(format!(
-                "your Hub user has no access to {name}"
-            )))
-        }
+        self.may(product, Access::Read, "read")
     }
 
     /// The user, if an admin of their tenant.
     pub fn admin(&self) -> ApiResult<&User> {
-        let user = self.user()?;
-        if user.is_admin() {
-            Ok(user)
-        } else {
-            Err(ApiError::forbidden("only a tenant admin may do this"))
-        }
+        self.may(None, Access::Administer, "do this")
     }
 }

@@ -1,12 +1,12 @@
 //! Manual repository backups: recorded here, announced on the Bus as `code.backup.requested`.
 
 use chrono::Utc;
-use entities::enums::BackupStatus;
+use entities::enums::{BackupStatus, Product};
 use entities::{backups, organizations, repositories};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::auth::User;
+use crate::auth::{Access, User};
 use crate::integrations::bus::{self, events::BackupRequested};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::lists::list_page;
@@ -26,13 +26,7 @@ impl BackupService {
     /// Records a backup request for a repository of the user's tenant and writes
     /// `code.backup.requested` in the same transaction. One backup in progress per repository.
     pub async fn request(&self, user: &User, repository_id: Uuid) -> ApiResult<backups::Model> {
-        if user
-            .roles
-            .iter()
-            .all(|r| *r == entities::enums::Role::Viewer)
-        {
-            return Err(ApiError::forbidden("viewers cannot request backups"));
-        }
+        user.may(Product::Code, Access::Operate, "request backups")?;
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         let (repo, org) = repositories::Entity::find_by_id(repository_id)
             .filter(repositories::Column::TenantId.eq(user.tenant_id))

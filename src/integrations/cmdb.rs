@@ -24,7 +24,7 @@ pub use task::{CmdbSync, CmdbSyncTick, register};
 
 use super::client::{Retry, UpstreamClient};
 use super::status::Integration;
-use crate::auth::principal::User;
+use crate::auth::{Access, User};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 
 /// A run still unfinished after this long (minutes) is taken as dead: it is closed as failed
@@ -66,14 +66,7 @@ impl CmdbService {
     /// `syncCmdbNow`: a tenant admin with Code access starts a run for their tenant. The run is
     /// queued and returned unfinished; a run already under way is returned instead of a second.
     pub async fn sync_now(&self, user: &User) -> ApiResult<cmdb_sync_runs::Model> {
-        if !user.products.contains(&Product::Code) {
-            return Err(ApiError::forbidden(
-                "your Hub user has no access to The One Code",
-            ));
-        }
-        if !user.is_admin() {
-            return Err(ApiError::forbidden("only a tenant admin may do this"));
-        }
+        user.may(Product::Code, Access::Administer, "run a CMDB sync")?;
         self.upstream.require(Integration::Cmdb)?;
         let tenant = user.tenant_id;
         self.close_abandoned(Some(tenant)).await?;

@@ -2,7 +2,7 @@
 //! helpers both upstreams share (idempotency keys, links back into The One Code, endpoints, the
 //! wire references and the technician-or-admin rule).
 
-use entities::enums::{Product, Role};
+use entities::enums::Product;
 use entities::{clients, organizations, repositories};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -10,25 +10,18 @@ use sha2::{Digest, Sha256};
 use url::Url;
 use uuid::Uuid;
 
-use crate::auth::{Principal, User};
+use crate::auth::{Access, Principal, User};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
 
 /// The user, if they may create PSA and CRM work items: Code access and the technician or admin
 /// role (viewers read only).
 pub fn actor(principal: &Principal) -> ApiResult<&User> {
-    let user = principal.product_user(Product::Code)?;
-    if user
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::Admin | Role::Technician))
-    {
-        Ok(user)
-    } else {
-        Err(ApiError::forbidden(
-            "only technicians and admins may create PSA and CRM work items",
-        ))
-    }
+    principal.may(
+        Product::Code,
+        Access::Operate,
+        "create PSA and CRM work items",
+    )
 }
 
 /// The key sent as `Idempotency-Key` and stored unique per tenant: the same (tenant, source,

@@ -1,7 +1,7 @@
 //! Child lists of one page of parents, loaded once for all the parents: the first sibling whose
-//! field resolves runs one statement for every sibling, the others read its result. With the
-//! DataLoader for to-one references this keeps a request at 1 + depth statements whatever the
-//! page size.
+//! field resolves runs one statement for every sibling, the others read its result. With to-one
+//! references loaded the same way (`lists::to_one`) this keeps a request at 1 + depth statements
+//! whatever the page size.
 
 use std::any::Any;
 use std::collections::HashMap;

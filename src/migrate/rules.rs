@@ -1,34 +1,22 @@
 //! Input rules shared by the Migrate write side: who may change things, text lengths, Azure names.
 
-use entities::enums::{Product, Role};
+use entities::enums::Product;
 
-use crate::auth::{Principal, User};
+use crate::auth::{Access, Principal, User};
 use crate::kernel::errors::{ApiError, ApiResult};
 
 /// A Migrate user who may change projects and jobs: technicians and admins (viewers read only).
 pub fn operator(principal: &Principal) -> ApiResult<&User> {
-    let user = principal.product_user(Product::Migrate)?;
-    if user
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::Admin | Role::Technician))
-    {
-        Ok(user)
-    } else {
-        Err(ApiError::forbidden(
-            "only technicians and admins may change Migrate projects and jobs",
-        ))
-    }
+    principal.may(
+        Product::Migrate,
+        Access::Operate,
+        "change Migrate projects and jobs",
+    )
 }
 
 /// A Migrate admin (agents and their keys).
 pub fn migrate_admin(principal: &Principal) -> ApiResult<&User> {
-    let user = principal.product_user(Product::Migrate)?;
-    if user.is_admin() {
-        Ok(user)
-    } else {
-        Err(ApiError::forbidden("only a tenant admin may manage agents"))
-    }
+    principal.may(Product::Migrate, Access::Administer, "manage agents")
 }
 
 /// A required text, trimmed, 1 to `max` characters.

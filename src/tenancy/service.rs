@@ -5,7 +5,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::User;
+use crate::auth::{Access, User};
 use crate::kernel::errors::{ApiError, ApiResult};
 
 #[derive(Clone)]
@@ -40,11 +40,7 @@ impl TenancyService {
 
     /// Sets the hourly rate CRM opportunity values are computed with (admins only).
     pub async fn set_crm_hourly_rate(&self, user: &User, rate: f64) -> ApiResult<tenants::Model> {
-        if !user.is_admin() {
-            return Err(ApiError::forbidden(
-                "only a tenant admin may set the hourly rate",
-            ));
-        }
+        user.may(None, Access::Administer, "set the hourly rate")?;
         let cents = crate::graphql::money::positive_cents("input.hourlyRate", rate, 100_000.0)?;
         let mut tenant: tenants::ActiveModel = self.tenant(user.tenant_id).await?.into();
         tenant.crm_hourly_rate_cents = Set(Some(cents));

@@ -12,14 +12,14 @@ mod run;
 pub mod task;
 
 use chrono::Utc;
-use entities::enums::Role;
+use entities::enums::Product;
 use entities::{ai_runs, documents, repositories};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use std::collections::HashMap;
 
-use crate::auth::User;
+use crate::auth::{Access, User};
 use crate::integrations::ai::AiClient;
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::{ApiError, ApiResult};
@@ -64,9 +64,7 @@ impl AiService {
         kind: AiRunKind,
         doc_types: Vec<DocumentType>,
     ) -> ApiResult<ai_runs::Model> {
-        if user.roles.iter().all(|r| *r == Role::Viewer) {
-            return Err(ApiError::forbidden("viewers cannot start AI generations"));
-        }
+        user.may(Product::Code, Access::Operate, "start AI generations")?;
         let repo = repositories::Entity::find_by_id(repository_id)
             .filter(repositories::Column::TenantId.eq(user.tenant_id))
             .one(&self.db)

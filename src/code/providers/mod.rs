@@ -36,7 +36,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::auth::User;
+use crate::auth::{Access, User};
 use crate::integrations::bus::{self, events::OrgDisconnected};
 use crate::integrations::client::UpstreamClient;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
@@ -101,14 +101,11 @@ pub struct ProviderService {
 }
 
 fn admin_of_code(user: &User) -> ApiResult<()> {
-    if !user.products.contains(&Product::Code) {
-        return Err(ApiError::forbidden(
-            "your Hub user has no access to The One Code",
-        ));
-    }
-    if !user.is_admin() {
-        return Err(ApiError::forbidden("only a tenant admin may do this"));
-    }
+    user.may(
+        Product::Code,
+        Access::Administer,
+        "connect and manage organizations",
+    )?;
     Ok(())
 }
 

@@ -8,10 +8,10 @@ pub mod sarif;
 pub mod scores;
 pub mod service;
 
-use entities::enums::{FindingKind, Role, Severity};
+use entities::enums::{FindingKind, Product, Severity};
 use serde::de::DeserializeOwned;
 
-use crate::auth::User;
+use crate::auth::{Access, User};
 use crate::kernel::errors::{ApiError, ApiResult};
 
 pub use service::{ScanService, ScanSummary};
@@ -82,17 +82,7 @@ pub fn parse(format: ScanFormat, bytes: &[u8]) -> ApiResult<Parsed> {
 
 /// Technicians and admins with The One Code may upload scans; viewers may not.
 pub fn uploader(user: &User) -> ApiResult<&User> {
-    if user
-        .roles
-        .iter()
-        .any(|r| matches!(r, Role::Admin | Role::Technician))
-    {
-        Ok(user)
-    } else {
-        Err(ApiError::forbidden(
-            "only technicians and admins may upload scan results",
-        ))
-    }
+    user.may(Product::Code, Access::Operate, "upload scan results")
 }
 
 /// Reads the few top-level fields that say what a document is, so that a document of another

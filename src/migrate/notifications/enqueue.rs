@@ -1,12 +1,13 @@
 //! Who receives Migrate e-mail, and the pending rows written with the change that causes it.
 
 use chrono::Utc;
-use entities::enums::{DeliveryStatus, JobStatus, NotificationKind};
+use entities::enums::{DeliveryStatus, JobStatus, NotificationKind, Product};
 use entities::{jobs, notifications, users};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::tasks::NotificationDelivery;
+use crate::auth::access::{self, Access};
 use crate::kernel::errors::ApiResult;
 
 /// Notifications written for one subject, to be handed to the queue after the commit.
@@ -17,17 +18,23 @@ pub struct Pending {
     pub key: String,
 }
 
-/// Whether a user receives Migrate e-mail: the `migrate` product and the `admin` or
-/// `technician` role, as granted at the user's last sign-in (stored on the user).
+/// Whether a user receives Migrate e-mail: those who may operate Migrate (the `migrate` product
+/// and the `admin` or `technician` role), as granted at the user's last sign-in (stored on the
+/// user; a value this build does not know is skipped, not fatal).
 fn receives(user: &users::Model) -> bool {
-    let has = |list: &serde_json::Value, wanted: &[&str]| {
-        list.as_array().is_some_and(|items| {
-            items
-                .iter()
-                .any(|v| v.as_str().is_some_and(|s| wanted.contains(&s)))
-        })
-    };
-    has(&user.products, &["migrate"]) && has(&user.roles, &["admin", "technician"])
+    fn known<T: serde::de::DeserializeOwned>(list: &serde_json::Value) -> Vec<T> {
+        let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+        items
+            .iter()
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect()
+    }
+    access::allows(
+        &known(&user.roles),
+        &known(&user.products),
+        Product::Migrate,
+        Access::Operate,
+    )
 }
 
 /// The tenant's recipients' addresses, lower-cased, sorted, each once.
