@@ -5,7 +5,7 @@ pub mod documents;
 pub mod errors;
 pub mod hygiene;
 pub mod limits;
-pub mod money;
+
 pub mod node;
 pub mod order;
 pub mod persisted;

@@ -169,7 +169,7 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     } else {
         bytes
     };
-    crate::graphql::hygiene::check_json(bytes, "the body")?;
+    crate::kernel::hygiene::check_json(bytes, "the body")?;
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_input(format!("the body is not valid for this call: {e}")))
 }

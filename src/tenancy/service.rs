@@ -41,7 +41,7 @@ impl TenancyService {
     /// Sets the hourly rate CRM opportunity values are computed with (admins only).
     pub async fn set_crm_hourly_rate(&self, user: &User, rate: f64) -> ApiResult<tenants::Model> {
         user.may(None, Access::Administer, "set the hourly rate")?;
-        let cents = crate::graphql::money::positive_cents("input.hourlyRate", rate, 100_000.0)?;
+        let cents = crate::kernel::money::positive_cents("input.hourlyRate", rate, 100_000.0)?;
         let mut tenant: tenants::ActiveModel = self.tenant(user.tenant_id).await?.into();
         tenant.crm_hourly_rate_cents = Set(Some(cents));
         tenant.updated_at = Set(Utc::now());

@@ -73,7 +73,7 @@ pub struct Parsed {
 
 /// Parses `bytes` as `format`. Every refusal is `BAD_USER_INPUT` naming what is wrong.
 pub fn parse(format: ScanFormat, bytes: &[u8]) -> ApiResult<Parsed> {
-    crate::graphql::hygiene::check_json(bytes, "the document")?;
+    crate::kernel::hygiene::check_json(bytes, "the document")?;
     match format {
         ScanFormat::Sarif => sarif::parse(bytes),
         ScanFormat::Cyclonedx => cyclonedx::parse(bytes),

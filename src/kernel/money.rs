@@ -2,7 +2,7 @@
 //! than a cent is refused rather than rounded (0.001 had become 0), and so is one that is not
 //! positive where a price is required (docs/decisions.md, "Input hygiene").
 
-use crate::kernel::errors::{ApiError, ApiResult};
+use super::errors::{ApiError, ApiResult};
 
 /// `amount` (in currency units, as the schema's `Float`) as cents: finite, greater than 0, at
 /// most `max`, and a whole number of cents. `field` names the input in the message.
