@@ -6,7 +6,6 @@
 
 mod insights;
 
-use async_graphql::ID;
 use chrono::Utc;
 use entities::{clients, crm_opportunities, findings, tenants};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
@@ -85,7 +84,7 @@ impl CrmService {
         &self,
         user: &User,
         source: Source,
-        id: &ID,
+        id: &str,
     ) -> ApiResult<(crm_opportunities::Model, bool)> {
         let tenant = user.tenant_id;
         let source_id = self.source_row(tenant, source, id).await?;
@@ -141,7 +140,7 @@ impl CrmService {
 
     /// The row the opportunity is about: the recommendation, or the repository (a Finding ID
     /// stands for its repository, so the button works from a finding too).
-    async fn source_row(&self, tenant: Uuid, source: Source, id: &ID) -> ApiResult<Uuid> {
+    async fn source_row(&self, tenant: Uuid, source: Source, id: &str) -> ApiResult<Uuid> {
         let (type_name, uuid) = decode_global_id(id)?;
         match (source, type_name.as_str()) {
             (Source::MigrationRecommendation, "Recommendation") => Ok(uuid),

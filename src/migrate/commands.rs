@@ -2,7 +2,6 @@
 //! when issued; the agent receives it on its next heartbeat, and its acknowledgement changes the
 //! job's status.
 
-use async_graphql::ID;
 use chrono::Utc;
 use entities::enums::{AgentCommand, AgentStatus, CommandStatus, JobStatus};
 use entities::{agent_commands, agents, jobs};
@@ -20,7 +19,6 @@ use crate::integrations::bus::{
     events::{AgentCommandCancel, AgentCommandPause, AgentCommandResume},
 };
 use crate::kernel::errors::{ApiError, ApiResult, Code};
-use crate::kernel::paging::expect_id;
 
 /// The status a command leads to once acknowledged.
 pub fn target(command: AgentCommand) -> JobStatus {
@@ -96,10 +94,9 @@ impl JobService {
     pub async fn command(
         &self,
         user: &User,
-        job: &ID,
+        job_id: Uuid,
         command: AgentCommand,
     ) -> ApiResult<(jobs::Model, Option<agent_commands::Model>)> {
-        let job_id = expect_id(job, "Job")?;
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         status::check(job.status, target(command))?;

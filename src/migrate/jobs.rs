@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::ID;
 use chrono::Utc;
 use entities::enums::{AgentStatus, JobKind, JobStatus};
 use entities::{agents, job_events, jobs, projects};
@@ -15,13 +14,11 @@ use sea_orm::{
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use super::payloads::CreateJobInput;
 use super::rules::{optional, required};
 use super::status;
 use crate::auth::User;
 use crate::integrations::bus::{self, events::JobCreated};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
-use crate::kernel::paging::expect_id;
 use crate::live::LiveHub;
 use crate::secrets::SecretBox;
 
@@ -39,6 +36,19 @@ pub struct JobService {
     pub(super) live: LiveHub,
     /// Where e-mail deliveries are queued after a commit.
     pub(super) queue: ::jobs::Queue,
+}
+
+/// A job to create.
+pub struct NewJob {
+    pub project: Uuid,
+    pub kind: JobKind,
+    pub name: String,
+    pub agent: Option<Uuid>,
+    pub psa_ticket_id: Option<String>,
+    pub psa_project_id: Option<String>,
+    /// Non-secret settings for the agent (a JSON object).
+    pub config: serde_json::Value,
+    pub mission_integration_key: Option<String>,
 }
 
 /// The stored (and Bus) name of a kind.
@@ -116,23 +126,18 @@ impl JobService {
     }
 
     /// Creates a queued job and emits `job.created`.
-    pub async fn create(&self, user: &User, input: CreateJobInput) -> ApiResult<jobs::Model> {
-        let kind = JobKind::from(input.kind);
+    pub async fn create(&self, user: &User, input: NewJob) -> ApiResult<jobs::Model> {
+        let kind = input.kind;
         let name = required("name", &input.name, 200)?;
         let ticket = optional("psaTicketId", input.psa_ticket_id.as_deref(), 100)?;
         let psa_project = optional("psaProjectId", input.psa_project_id.as_deref(), 100)?;
-        check_config(&input.config.0)?;
+        check_config(&input.config)?;
         let secret = input
             .mission_integration_key
             .as_deref()
             .map(|key| mission_key(kind, key).map(|k| self.secrets.seal(&k)))
             .transpose()?;
-        let project_id = expect_id(&input.project_id, "Project")?;
-        let agent_id = input
-            .agent_id
-            .as_ref()
-            .map(|id| expect_id(id, "Agent"))
-            .transpose()?;
+        let (project_id, agent_id) = (input.project, input.agent);
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         projects::Entity::find_by_id(project_id)
             .filter(projects::Column::TenantId.eq(user.tenant_id))
@@ -160,7 +165,7 @@ impl JobService {
             gb_transferred: Set(0.0),
             mailbox_count: Set(0),
             error: Set(None),
-            config: Set(input.config.0),
+            config: Set(input.config),
             secret_encrypted: Set(secret),
             started_at: Set(None),
             finished_at: Set(None),
@@ -192,8 +197,12 @@ impl JobService {
     }
 
     /// Assigns a queued job to an agent of the tenant (or another one).
-    pub async fn assign(&self, user: &User, job: &ID, agent: &ID) -> ApiResult<jobs::Model> {
-        let (job_id, agent_id) = (expect_id(job, "Job")?, expect_id(agent, "Agent")?);
+    pub async fn assign(
+        &self,
+        user: &User,
+        job_id: Uuid,
+        agent_id: Uuid,
+    ) -> ApiResult<jobs::Model> {
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         let agent = usable_agent(&txn, user.tenant_id, agent_id).await?;
@@ -222,10 +231,9 @@ impl JobService {
     pub async fn update_mission_key(
         &self,
         user: &User,
-        job: &ID,
+        job_id: Uuid,
         key: &str,
     ) -> ApiResult<jobs::Model> {
-        let job_id = expect_id(job, "Job")?;
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         let job = user_job(&txn, user.tenant_id, job_id).await?;
         let sealed = self.secrets.seal(&mission_key(job.kind, key)?);

@@ -40,7 +40,7 @@ async fn command(
 ) -> Result<JobCommandPayload> {
     let user = operator(principal(ctx))?;
     let (row, issued) = service::<JobService>(ctx)
-        .command(user, &input.job_id, kind)
+        .command(user, expect_id(&input.job_id, "Job")?, kind)
         .await?;
     Ok(JobCommandPayload {
         job: job(row),
@@ -60,7 +60,9 @@ impl MigrateMutation {
         input: CreateProjectInput,
     ) -> Result<CreateProjectPayload> {
         let user = operator(principal(ctx))?;
-        let row = service::<ProjectService>(ctx).create(user, input).await?;
+        let row = service::<ProjectService>(ctx)
+            .create(user, input.into_new()?)
+            .await?;
         Ok(CreateProjectPayload {
             project: project(row),
         })
@@ -73,7 +75,9 @@ impl MigrateMutation {
         input: UpdateProjectInput,
     ) -> Result<UpdateProjectPayload> {
         let user = operator(principal(ctx))?;
-        let row = service::<ProjectService>(ctx).update(user, input).await?;
+        let row = service::<ProjectService>(ctx)
+            .update(user, input.into_changes()?)
+            .await?;
         Ok(UpdateProjectPayload {
             project: project(row),
         })
@@ -166,7 +170,9 @@ impl MigrateMutation {
         input: CreateJobInput,
     ) -> Result<CreateJobPayload> {
         let user = operator(principal(ctx))?;
-        let row = service::<JobService>(ctx).create(user, input).await?;
+        let row = service::<JobService>(ctx)
+            .create(user, input.into_new()?)
+            .await?;
         Ok(CreateJobPayload { job: job(row) })
     }
 
@@ -178,7 +184,11 @@ impl MigrateMutation {
     ) -> Result<AssignJobPayload> {
         let user = operator(principal(ctx))?;
         let row = service::<JobService>(ctx)
-            .assign(user, &input.job_id, &input.agent_id)
+            .assign(
+                user,
+                expect_id(&input.job_id, "Job")?,
+                expect_id(&input.agent_id, "Agent")?,
+            )
             .await?;
         Ok(AssignJobPayload { job: job(row) })
     }
@@ -192,7 +202,11 @@ impl MigrateMutation {
         let user = operator(principal(ctx))?;
         let jobs = &service::<JobService>(ctx);
         let row = jobs
-            .update_mission_key(user, &input.job_id, &input.mission_integration_key)
+            .update_mission_key(
+                user,
+                expect_id(&input.job_id, "Job")?,
+                &input.mission_integration_key,
+            )
             .await?;
         Ok(UpdateJobMissionKeyPayload { job: job(row) })
     }

@@ -2,7 +2,11 @@
 
 use async_graphql::{ID, InputObject, Json, MaybeUndefined, SimpleObject};
 
+use super::jobs::NewJob;
+use super::projects::{NewProject, ProjectChanges};
 use super::types::{Agent, AgentCommand, Job, JobKind, Project};
+use crate::kernel::errors::ApiResult;
+use crate::kernel::paging::expect_id;
 
 /// Input of `createProject`.
 #[derive(InputObject)]
@@ -42,6 +46,53 @@ pub struct UpdateProjectInput {
     pub storage_account: MaybeUndefined<String>,
     /// New blob container.
     pub storage_container: MaybeUndefined<String>,
+}
+
+/// An optional field of an update: left out keeps it (`None`), `null` clears it (`Some(None)`).
+fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+impl CreateProjectInput {
+    pub fn into_new(self) -> ApiResult<NewProject> {
+        Ok(NewProject {
+            client: self
+                .client_id
+                .map(|id| expect_id(&id, "Client"))
+                .transpose()?,
+            name: self.name,
+            description: self.description,
+            psa_ticket_id: self.psa_ticket_id,
+            psa_project_id: self.psa_project_id,
+            storage_account: self.storage_account,
+            storage_container: self.storage_container,
+        })
+    }
+}
+
+impl UpdateProjectInput {
+    pub fn into_changes(self) -> ApiResult<ProjectChanges> {
+        let project = expect_id(&self.project_id, "Project")?;
+        let client = match change(self.client_id) {
+            Some(Some(id)) => Some(Some(expect_id(&id, "Client")?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(ProjectChanges {
+            project,
+            client,
+            name: self.name,
+            description: change(self.description),
+            psa_ticket_id: change(self.psa_ticket_id),
+            psa_project_id: change(self.psa_project_id),
+            storage_account: change(self.storage_account),
+            storage_container: change(self.storage_container),
+        })
+    }
 }
 
 /// Result of `createProject`.
@@ -127,6 +178,24 @@ pub struct CreateJobInput {
     pub config: Json<serde_json::Value>,
     /// The Mission integration key of a RockRMS import (stored encrypted, never returned).
     pub mission_integration_key: Option<String>,
+}
+
+impl CreateJobInput {
+    pub fn into_new(self) -> ApiResult<NewJob> {
+        Ok(NewJob {
+            project: expect_id(&self.project_id, "Project")?,
+            agent: self
+                .agent_id
+                .map(|id| expect_id(&id, "Agent"))
+                .transpose()?,
+            kind: self.kind.into(),
+            name: self.name,
+            psa_ticket_id: self.psa_ticket_id,
+            psa_project_id: self.psa_project_id,
+            config: self.config.0,
+            mission_integration_key: self.mission_integration_key,
+        })
+    }
 }
 
 /// Result of `createJob`.

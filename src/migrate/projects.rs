@@ -1,7 +1,6 @@
 //! Creating and changing migration projects. Names are unique per tenant; PSA references are
 //! display-only text; storage names follow Azure's rules.
 
-use async_graphql::{ID, MaybeUndefined};
 use chrono::Utc;
 use entities::{clients, projects};
 use sea_orm::{
@@ -10,11 +9,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::payloads::{CreateProjectInput, UpdateProjectInput};
 use super::rules::{optional, required, storage_account, storage_container};
 use crate::auth::User;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
-use crate::kernel::paging::expect_id;
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 2000;
@@ -25,15 +22,38 @@ pub struct ProjectService {
     db: DatabaseConnection,
 }
 
-/// An optional field of an update: left out keeps it, `null` clears it.
+/// A project to create.
+pub struct NewProject {
+    pub name: String,
+    pub description: Option<String>,
+    pub client: Option<Uuid>,
+    pub psa_ticket_id: Option<String>,
+    pub psa_project_id: Option<String>,
+    pub storage_account: Option<String>,
+    pub storage_container: Option<String>,
+}
+
+/// Changes to a project: `None` keeps a field, `Some(None)` clears an optional one.
+pub struct ProjectChanges {
+    pub project: Uuid,
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub client: Option<Option<Uuid>>,
+    pub psa_ticket_id: Option<Option<String>>,
+    pub psa_project_id: Option<Option<String>>,
+    pub storage_account: Option<Option<String>>,
+    pub storage_container: Option<Option<String>>,
+}
+
+/// An optional field of an update, checked when it is set.
 fn changed<T>(
-    value: MaybeUndefined<String>,
+    value: Option<Option<String>>,
     check: impl FnOnce(Option<&str>) -> ApiResult<Option<T>>,
 ) -> ApiResult<Option<Option<T>>> {
     match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Ok(Some(None)),
-        MaybeUndefined::Value(v) => check(Some(&v)).map(Some),
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(v)) => check(Some(&v)).map(Some),
     }
 }
 
@@ -42,19 +62,13 @@ impl ProjectService {
         ProjectService { db }
     }
 
-    pub async fn create(
-        &self,
-        user: &User,
-        input: CreateProjectInput,
-    ) -> ApiResult<projects::Model> {
+    pub async fn create(&self, user: &User, input: NewProject) -> ApiResult<projects::Model> {
         let name = required("name", &input.name, NAME_MAX)?;
         let now = Utc::now();
         let row = projects::ActiveModel {
             id: Set(Uuid::now_v7()),
             tenant_id: Set(user.tenant_id),
-            client_id: Set(self
-                .client(user.tenant_id, input.client_id.as_ref())
-                .await?),
+            client_id: Set(self.client(user.tenant_id, input.client).await?),
             description: Set(optional(
                 "description",
                 input.description.as_deref(),
@@ -86,12 +100,8 @@ impl ProjectService {
             .map_err(|e| name_taken(e, &name))
     }
 
-    pub async fn update(
-        &self,
-        user: &User,
-        input: UpdateProjectInput,
-    ) -> ApiResult<projects::Model> {
-        let id = expect_id(&input.project_id, "Project")?;
+    pub async fn update(&self, user: &User, input: ProjectChanges) -> ApiResult<projects::Model> {
+        let id = input.project;
         let name = input
             .name
             .as_deref()
@@ -108,10 +118,10 @@ impl ProjectService {
         })?;
         let account = changed(input.storage_account, storage_account)?;
         let container = changed(input.storage_container, storage_container)?;
-        let client = match input.client_id {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(id) => Some(self.client(user.tenant_id, Some(&id)).await?),
+        let client = match input.client {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(id)) => Some(self.client(user.tenant_id, Some(id)).await?),
         };
         let found = projects::Entity::find_by_id(id)
             .filter(projects::Column::TenantId.eq(user.tenant_id))
@@ -147,10 +157,9 @@ impl ProjectService {
             .map_err(|e| name_taken(e, name.as_deref().unwrap_or(&current_name)))
     }
 
-    /// The client a global ID names, in the tenant.
-    async fn client(&self, tenant: Uuid, id: Option<&ID>) -> ApiResult<Option<Uuid>> {
+    /// The client `id`, if it is the tenant's.
+    async fn client(&self, tenant: Uuid, id: Option<Uuid>) -> ApiResult<Option<Uuid>> {
         let Some(id) = id else { return Ok(None) };
-        let id = expect_id(id, "Client")?;
         clients::Entity::find_by_id(id)
             .filter(clients::Column::TenantId.eq(tenant))
             .one(&self.db)
