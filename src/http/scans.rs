@@ -62,6 +62,7 @@ fn view(s: ScanSummary) -> serde_json::Value {
         "unchanged": s.unchanged,
         "resolved": s.resolved,
         "newSecrets": s.new_secrets,
+        "warnings": s.warnings,
         "repository": {
             "id": global_id("Repository", s.repository.id).0,
             "healthScore": s.repository.health_score,

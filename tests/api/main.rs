@@ -41,6 +41,8 @@ mod psa_failures;
 mod queue;
 mod replicas;
 mod scans;
+mod scans_formats;
+mod scans_identity;
 mod schema;
 mod subscriptions;
 mod tenancy;

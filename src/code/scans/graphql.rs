@@ -44,6 +44,9 @@ pub struct ScanResult {
     pub resolved: i64,
     /// Secrets that were not in the previous scan (each announced on the Bus once).
     pub new_secrets: i64,
+    /// What the uploader should know: a newer spec version read as the latest known one, a
+    /// failed run that resolved nothing.
+    pub warnings: Vec<String>,
     /// The repository, with its recomputed health and debt scores.
     pub repository: Repository,
 }
@@ -59,6 +62,7 @@ impl From<ScanSummary> for ScanResult {
             unchanged: s.unchanged,
             resolved: s.resolved,
             new_secrets: s.new_secrets,
+            warnings: s.warnings,
             repository: Repository {
                 siblings: Siblings::single(s.repository.id),
                 row: s.repository,
