@@ -43,6 +43,7 @@ mod replicas;
 mod scans;
 mod scans_formats;
 mod scans_identity;
+mod scans_sources;
 mod schema;
 mod subscriptions;
 mod tenancy;

@@ -16,7 +16,7 @@ use crate::both;
 use crate::helpers::{TestApp, Who, code, spawn_app, spawn_app_with};
 
 pub(crate) const INGEST: &str = "mutation($input: IngestScanInput!) { ingestScan(input: $input) { scan { \
-    format tool tools created updated unchanged resolved newSecrets warnings \
+    format tool tools sources created updated unchanged resolved newSecrets warnings \
     repository { id healthScore debtScore } } } }";
 
 const NEW_SECRET: &str = "code.security.new_secret_detected";
@@ -70,6 +70,27 @@ pub(crate) async fn ingest_with(
     });
     let (status, body) = app
         .gql(&app.token(who), INGEST, json!({ "input": input }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// Ingests with an explicit `source` as tenant A's admin; returns the whole answer.
+pub(crate) async fn ingest_from(
+    app: &TestApp,
+    repo: Uuid,
+    format: &str,
+    doc: &str,
+    source: &str,
+) -> Value {
+    let input = json!({
+        "repositoryId": global_id("Repository", repo).0,
+        "format": format,
+        "document": doc,
+        "source": source,
+    });
+    let (status, body) = app
+        .gql(&app.token(&Who::ADMIN_A), INGEST, json!({ "input": input }))
         .await;
     assert_eq!(status, 200, "{body}");
     body

@@ -296,6 +296,7 @@ async fn store_legacy(app: &TestApp, repo: Uuid, secret_type: &str, line: i32, k
         remediation: Set(None),
         fingerprint: Set(fingerprint(repo, "gitleaks", key)),
         tool: Set(Some("gitleaks".into())),
+        scan_source: Set(None),
         first_seen_at: Set(now),
         last_seen_at: Set(now),
         resolved_at: Set(None),

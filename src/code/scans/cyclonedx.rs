@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use entities::enums::{FindingKind, Severity};
 use serde::Deserialize;
 
-use super::{Detected, Parsed, clip, cve_in, deserialize, head, rank, severity_of_score};
+use super::{Detected, Parsed, Source, clip, cve_in, deserialize, head, rank, severity_of_score};
 use crate::graphql::errors::{ApiError, ApiResult};
 
 /// The spec versions that can carry vulnerabilities, as far as they are known. A later minor
@@ -194,7 +194,8 @@ fn later_minor(version: &str) -> bool {
         .is_some_and(|minor| minor > 7)
 }
 
-fn tool_name(metadata: Option<&Metadata>) -> String {
+/// The first tool `metadata.tools` names, if any.
+fn tool_name(metadata: Option<&Metadata>) -> Option<String> {
     let tools = metadata.and_then(|m| m.tools.as_ref());
     let first = match tools {
         Some(Tools::Legacy(list)) => list.iter().find_map(|t| t.name.clone()),
@@ -208,7 +209,6 @@ fn tool_name(metadata: Option<&Metadata>) -> String {
     first
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "cyclonedx".into())
 }
 
 fn index<'a>(components: &'a [Component], into: &mut HashMap<&'a str, &'a Component>) {
@@ -255,7 +255,8 @@ fn does_not_apply(v: &Vulnerability) -> bool {
 }
 
 fn map(bom: Bom) -> Parsed {
-    let tool = tool_name(bom.metadata.as_ref());
+    let named = tool_name(bom.metadata.as_ref());
+    let tool = named.clone().unwrap_or_else(|| "cyclonedx".into());
     let mut by_ref = HashMap::new();
     index(&bom.components, &mut by_ref);
     if let Some(subject) = bom.metadata.as_ref().and_then(|m| m.component.as_ref()) {
@@ -323,6 +324,7 @@ fn map(bom: Bom) -> Parsed {
                 key,
                 legacy_key,
                 tool: tool.clone(),
+                source: tool.clone(),
                 kind: FindingKind::Vulnerability,
                 severity,
                 title: clip(&title, 300),
@@ -339,6 +341,11 @@ fn map(bom: Bom) -> Parsed {
         }
     }
     Parsed {
+        sources: vec![Source {
+            key: tool.clone(),
+            complete: true,
+            named: named.is_some(),
+        }],
         tools: vec![tool],
         findings,
         warnings: Vec::new(),

@@ -59,6 +59,8 @@ pub struct Detected {
     /// only by it is taken over (its fingerprint rewritten) instead of created again.
     pub legacy_key: String,
     pub tool: String,
+    /// The key of the source that reported it (see `Source`).
+    pub source: String,
     pub kind: FindingKind,
     pub severity: Severity,
     pub title: String,
@@ -75,18 +77,85 @@ pub struct Detected {
     pub closed: bool,
 }
 
+/// What scanned: a full scan resolves only the findings of its own sources. The key is the tool
+/// and, where the document has them, the SARIF category (`automationDetails.id`, CodeQL's
+/// language) or the query packs that ran, and the upload's explicit source.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Source {
+    pub key: String,
+    /// The run completed (SARIF: `results` present, no invocation `executionSuccessful: false`).
+    pub complete: bool,
+    /// The document says what scanned (a BOM without `metadata.tools` does not).
+    pub named: bool,
+}
+
+impl Source {
+    /// Whether a full scan of this source may resolve findings it did not report.
+    pub fn resolves(&self) -> bool {
+        self.complete && self.named
+    }
+}
+
+/// The key of a source from its parts, empty parts left out.
+pub fn source_key<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
 /// What a document holds: the tools that scanned (each scanned the whole repository when the
 /// scan is full) and their findings.
 #[derive(Debug, Default)]
 pub struct Parsed {
     pub tools: Vec<String>,
+    pub sources: Vec<Source>,
     pub findings: Vec<Detected>,
     /// What was read but is worth telling the uploader (a newer spec version, a failed run).
     pub warnings: Vec<String>,
 }
 
-/// Parses `bytes` as `format`. Every refusal is `BAD_USER_INPUT` naming what is wrong.
-pub fn parse(format: ScanFormat, bytes: &[u8]) -> ApiResult<Parsed> {
+/// Parses `bytes` as `format`, with the upload's explicit source (if any) added to every source.
+/// Every refusal is `BAD_USER_INPUT` naming what is wrong.
+pub fn parse(format: ScanFormat, bytes: &[u8], explicit: Option<&str>) -> ApiResult<Parsed> {
+    let mut parsed = parse_document(format, bytes)?;
+    if let Some(explicit) = explicit {
+        for source in &mut parsed.sources {
+            source.key = source_key([source.key.as_str(), explicit]);
+            source.named = true;
+        }
+        for d in &mut parsed.findings {
+            d.source = source_key([d.source.as_str(), explicit]);
+        }
+    }
+    for source in &parsed.sources {
+        if source.complete && !source.named {
+            parsed.warnings.push(
+                "the document does not name the tool that wrote it and the upload names no \
+                 source: nothing was resolved (send a source to let its full scans resolve)"
+                    .into(),
+            );
+        }
+    }
+    Ok(parsed)
+}
+
+/// The upload's explicit source: 1–200 printable characters.
+pub fn explicit_source(source: Option<&str>) -> ApiResult<Option<String>> {
+    let Some(source) = source.map(str::trim) else {
+        return Ok(None);
+    };
+    if source.is_empty() || source.chars().count() > 200 || source.chars().any(char::is_control) {
+        return Err(ApiError::bad_input(
+            "source must be 1 to 200 printable characters",
+        ));
+    }
+    Ok(Some(source.to_string()))
+}
+
+fn parse_document(format: ScanFormat, bytes: &[u8]) -> ApiResult<Parsed> {
     // Windows tools (and PowerShell redirection) write a UTF-8 byte-order mark.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     crate::graphql::hygiene::check_json(bytes, "the document")?;

@@ -35,7 +35,7 @@ pub struct Rewrite {
 pub struct Plan {
     pub new_rows: Vec<findings::ActiveModel>,
     pub rewrites: Vec<Rewrite>,
-    /// Rewrites that change nothing a user sees (a fingerprint taken over).
+    /// Rewrites that change nothing a user sees (a fingerprint taken over, a new source).
     pub quiet_rewrites: usize,
     /// Seen again as they were: only `last_seen_at` moves.
     pub unchanged: Vec<Uuid>,
@@ -88,6 +88,7 @@ fn new_row(
         remediation: Set(d.remediation.clone()),
         fingerprint: Set(fp),
         tool: Set(Some(d.tool.clone())),
+        scan_source: Set(Some(d.source.clone())),
         first_seen_at: Set(now),
         last_seen_at: Set(now),
         resolved_at: Set(None),
@@ -139,7 +140,8 @@ pub fn plan(
             Some(row) => {
                 let reopen = row.status == FindingStatus::Resolved;
                 let changed = reopen || differs(&row, d);
-                if !changed && row.fingerprint == fp {
+                let same_source = row.scan_source.as_deref() == Some(d.source.as_str());
+                if !changed && row.fingerprint == fp && same_source {
                     plan.unchanged.push(row.id);
                     continue;
                 }
@@ -159,4 +161,12 @@ pub fn plan(
         }
     }
     plan
+}
+
+/// The source a stored scan finding belongs to: its own, else (stored before sources) its tool.
+pub fn source_of(row: &findings::Model) -> Option<&str> {
+    if row.access_issue.is_some() {
+        return None; // the access audit's, never a scan's
+    }
+    row.scan_source.as_deref().or(row.tool.as_deref())
 }

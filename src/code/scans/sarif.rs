@@ -14,7 +14,9 @@ use serde_sarif::sarif::{Result as SarifResult, ResultKind, ResultLevel, Run, Sa
 use super::identity::{distinct, document_fingerprint, package_of, region};
 use super::redact::redact;
 use super::sarif_rules::{credential, find_rule, level_severity, security_severity, tags, text};
-use super::{Detected, Parsed, clip, cve_in, deserialize, head, severity_of_score};
+use super::{
+    Detected, Parsed, Source, clip, cve_in, deserialize, head, severity_of_score, source_key,
+};
 use crate::graphql::errors::{ApiError, ApiResult};
 
 const TITLE_MAX: usize = 300;
@@ -50,8 +52,8 @@ pub fn parse(bytes: &[u8]) -> ApiResult<Parsed> {
     }
     let log: Sarif = deserialize(bytes, "SARIF 2.1.0")?;
     let mut parsed = Parsed::default();
-    for run in &log.runs {
-        map_run(run, &mut parsed);
+    for (i, run) in log.runs.iter().enumerate() {
+        map_run(i, run, &mut parsed);
     }
     Ok(parsed)
 }
@@ -69,9 +71,66 @@ fn legacy_identity(result: &SarifResult, line: Option<i32>) -> String {
         .unwrap_or_else(|| line.map(|l| l.to_string()).unwrap_or_default())
 }
 
-fn map_run(run: &Run, parsed: &mut Parsed) {
+/// The run's source: the tool, then its category (`automationDetails.id` up to its last `/`,
+/// as GitHub reads it: CodeQL's `/language:java/`), else the query packs it ran.
+fn source_of(run: &Run, tool: &str) -> String {
+    let id = run
+        .automation_details
+        .as_ref()
+        .and_then(|a| a.id.as_deref());
+    let category = id.map(|id| match id.rfind('/') {
+        Some(at) => &id[..=at],
+        None => id,
+    });
+    let mut packs: Vec<&str> = run
+        .tool
+        .extensions
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    packs.sort_unstable();
+    let packs = packs.join(",");
+    source_key([tool, category.unwrap_or(&packs)])
+}
+
+/// Why a run did not complete, if it did not: then it resolves nothing.
+fn failure(run: &Run) -> Option<&'static str> {
+    let failed = run
+        .invocations
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .any(|i| !i.execution_successful);
+    if failed {
+        Some("reports executionSuccessful: false")
+    } else if run.results.is_none() {
+        Some("has no results (missing or null)")
+    } else {
+        None
+    }
+}
+
+fn map_run(index: usize, run: &Run, parsed: &mut Parsed) {
     let driver = &run.tool.driver;
     let tool = driver.name.trim().to_string();
+    let source = source_of(run, &tool);
+    let failure = failure(run);
+    if let Some(why) = failure {
+        parsed.warnings.push(format!(
+            "run {index} ({tool}) {why}: a failed scan, it resolved nothing"
+        ));
+    }
+    if let Some(known) = parsed.sources.iter_mut().find(|s| s.key == source) {
+        known.complete &= failure.is_none();
+    } else {
+        parsed.sources.push(Source {
+            key: source.clone(),
+            complete: failure.is_none(),
+            named: true,
+        });
+    }
     let secret_tool = {
         let lower = tool.to_ascii_lowercase();
         SECRET_TOOLS.iter().any(|t| lower.contains(t))
@@ -93,6 +152,7 @@ fn map_run(run: &Run, parsed: &mut Parsed) {
         let context = Context {
             run,
             tool: &tool,
+            source: &source,
             secret_tool,
         };
         parsed.findings.push(map_result(result, &context, fp));
@@ -126,6 +186,7 @@ fn is_problem(result: &SarifResult) -> bool {
 struct Context<'a> {
     run: &'a Run,
     tool: &'a str,
+    source: &'a str,
     secret_tool: bool,
 }
 
@@ -255,6 +316,7 @@ fn map_result(result: &SarifResult, cx: &Context<'_>, fingerprint: Option<&str>)
         key,
         legacy_key,
         tool: tool.to_string(),
+        source: cx.source.to_string(),
         kind: if secret {
             FindingKind::SecretDetected
         } else {

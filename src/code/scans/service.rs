@@ -14,9 +14,9 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::plan::{Rewrite, plan};
+use super::plan::{Rewrite, plan, source_of};
 use super::scores::{self, OpenCount};
-use super::{ScanFormat, parse, uploader};
+use super::{ScanFormat, explicit_source, parse, uploader};
 use crate::auth::User;
 use crate::graphql::errors::{ApiError, ApiResult, Code};
 use crate::integrations::bus::{self, events::NewSecretDetected};
@@ -36,6 +36,8 @@ pub struct ScanService {
 pub struct ScanSummary {
     pub format: ScanFormat,
     pub tools: Vec<String>,
+    /// The document's sources (tool, category, explicit source).
+    pub sources: Vec<String>,
     pub created: i64,
     pub updated: i64,
     pub unchanged: i64,
@@ -83,6 +85,7 @@ impl ScanService {
         format: ScanFormat,
         document: &[u8],
         full_scan: bool,
+        source: Option<&str>,
     ) -> ApiResult<ScanSummary> {
         uploader(user)?;
         if document.len() > self.max_bytes {
@@ -95,7 +98,8 @@ impl ScanService {
                 ),
             ));
         }
-        let parsed = parse(format, document)?;
+        let source = explicit_source(source)?;
+        let parsed = parse(format, document, source.as_deref())?;
         let now = Utc::now();
         let txn = crate::db::begin_write(&self.db).await?;
         // Locks the repository row on PostgreSQL: one ingestion per repository at a time, so the
@@ -138,7 +142,13 @@ impl ScanService {
         }
         let mut resolved = resolve(&txn, &plan.closed, now).await?;
         if full_scan {
-            resolved += resolve_absent(&txn, &stored, &plan.matched, &parsed.tools, now).await?;
+            let sources: Vec<&str> = parsed
+                .sources
+                .iter()
+                .filter(|s| s.resolves())
+                .map(|s| s.key.as_str())
+                .collect();
+            resolved += resolve_absent(&txn, &stored, &plan.matched, &sources, now).await?;
         }
         for d in &plan.secrets {
             let event = NewSecretDetected {
@@ -157,6 +167,7 @@ impl ScanService {
         Ok(ScanSummary {
             format,
             tools: parsed.tools,
+            sources: parsed.sources.into_iter().map(|s| s.key).collect(),
             created,
             updated: (plan.rewrites.len() - plan.quiet_rewrites) as i64,
             unchanged: (plan.unchanged.len() + plan.quiet_rewrites) as i64,
@@ -189,6 +200,7 @@ async fn update_row(
     active.package_version = Set(d.package_version.clone());
     active.secret_type = Set(d.secret_type.clone());
     active.remediation = Set(d.remediation.clone());
+    active.scan_source = Set(Some(d.source.clone()));
     active.last_seen_at = Set(now);
     active.updated_at = Set(now);
     if rewrite.reopen {
@@ -199,19 +211,20 @@ async fn update_row(
     Ok(())
 }
 
-/// A full scan speaks for its tools on this repository: their open findings it did not report
-/// are resolved. Other tools' and other repositories' findings are not touched.
+/// A full scan speaks for its complete, named sources on this repository: their open findings
+/// it did not report are resolved. Other sources', the access audit's and other repositories'
+/// findings are not touched.
 async fn resolve_absent(
     txn: &DatabaseTransaction,
     stored: &HashMap<String, findings::Model>,
     matched: &HashSet<Uuid>,
-    tools: &[String],
+    sources: &[&str],
     now: DateTime<Utc>,
 ) -> ApiResult<i64> {
     let gone: Vec<Uuid> = stored
         .values()
         .filter(|f| f.status == FindingStatus::Open)
-        .filter(|f| f.tool.as_ref().is_some_and(|t| tools.contains(t)))
+        .filter(|f| source_of(f).is_some_and(|s| sources.contains(&s)))
         .filter(|f| !matched.contains(&f.id))
         .map(|f| f.id)
         .collect();
