@@ -298,3 +298,24 @@ both!(refusals_say_what_is_wrong, |backend| async move {
     )
     .await;
 });
+
+both!(
+    a_nul_character_is_refused_alike_on_both_databases,
+    |backend| async move {
+        let app = spawn_app(backend).await;
+        let repo = setup(&app, 1).await[0];
+        // Valid JSON: the escape `\u0000` in a message. PostgreSQL cannot store it in text.
+        let mut nul = fixture_json("semgrep.sarif.json");
+        nul["runs"][0]["results"][2]["message"]["text"] = json!("SQL built with \u{0}formatting");
+        refused(
+            &app,
+            &Who::ADMIN_A,
+            repo,
+            "SARIF",
+            &doc(&nul),
+            "BAD_USER_INPUT",
+            "the document field `runs[0].results[2].message.text` contains a NUL character",
+        )
+        .await;
+    }
+);

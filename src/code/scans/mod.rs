@@ -11,6 +11,7 @@ pub mod sarif;
 mod sarif_rules;
 pub mod scores;
 pub mod service;
+mod source;
 
 use entities::enums::{FindingKind, Role, Severity};
 use serde::de::DeserializeOwned;
@@ -20,6 +21,7 @@ use crate::graphql::errors::{ApiError, ApiResult};
 
 pub use plan::fingerprint;
 pub use service::{ScanService, ScanSummary};
+pub use source::{Source, explicit_source, source_key};
 
 /// The document formats a scanner may upload.
 #[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,35 +79,6 @@ pub struct Detected {
     pub closed: bool,
 }
 
-/// What scanned: a full scan resolves only the findings of its own sources. The key is the tool
-/// and, where the document has them, the SARIF category (`automationDetails.id`, CodeQL's
-/// language) or the query packs that ran, and the upload's explicit source.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Source {
-    pub key: String,
-    /// The run completed (SARIF: `results` present, no invocation `executionSuccessful: false`).
-    pub complete: bool,
-    /// The document says what scanned (a BOM without `metadata.tools` does not).
-    pub named: bool,
-}
-
-impl Source {
-    /// Whether a full scan of this source may resolve findings it did not report.
-    pub fn resolves(&self) -> bool {
-        self.complete && self.named
-    }
-}
-
-/// The key of a source from its parts, empty parts left out.
-pub fn source_key<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    parts
-        .into_iter()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect::<Vec<_>>()
-        .join(" | ")
-}
-
 /// What a document holds: the tools that scanned (each scanned the whole repository when the
 /// scan is full) and their findings.
 #[derive(Debug, Default)]
@@ -140,19 +113,6 @@ pub fn parse(format: ScanFormat, bytes: &[u8], explicit: Option<&str>) -> ApiRes
         }
     }
     Ok(parsed)
-}
-
-/// The upload's explicit source: 1–200 printable characters.
-pub fn explicit_source(source: Option<&str>) -> ApiResult<Option<String>> {
-    let Some(source) = source.map(str::trim) else {
-        return Ok(None);
-    };
-    if source.is_empty() || source.chars().count() > 200 || source.chars().any(char::is_control) {
-        return Err(ApiError::bad_input(
-            "source must be 1 to 200 printable characters",
-        ));
-    }
-    Ok(Some(source.to_string()))
 }
 
 fn parse_document(format: ScanFormat, bytes: &[u8]) -> ApiResult<Parsed> {

@@ -14,9 +14,8 @@ use serde_sarif::sarif::{Result as SarifResult, ResultKind, ResultLevel, Run, Sa
 use super::identity::{distinct, document_fingerprint, package_of, region};
 use super::redact::redact;
 use super::sarif_rules::{credential, find_rule, level_severity, security_severity, tags, text};
-use super::{
-    Detected, Parsed, Source, clip, cve_in, deserialize, head, severity_of_score, source_key,
-};
+use super::source::{failure, sarif_source};
+use super::{Detected, Parsed, Source, clip, cve_in, deserialize, head, severity_of_score};
 use crate::graphql::errors::{ApiError, ApiResult};
 
 const TITLE_MAX: usize = 300;
@@ -71,51 +70,10 @@ fn legacy_identity(result: &SarifResult, line: Option<i32>) -> String {
         .unwrap_or_else(|| line.map(|l| l.to_string()).unwrap_or_default())
 }
 
-/// The run's source: the tool, then its category (`automationDetails.id` up to its last `/`,
-/// as GitHub reads it: CodeQL's `/language:java/`), else the query packs it ran.
-fn source_of(run: &Run, tool: &str) -> String {
-    let id = run
-        .automation_details
-        .as_ref()
-        .and_then(|a| a.id.as_deref());
-    let category = id.map(|id| match id.rfind('/') {
-        Some(at) => &id[..=at],
-        None => id,
-    });
-    let mut packs: Vec<&str> = run
-        .tool
-        .extensions
-        .as_deref()
-        .unwrap_or(&[])
-        .iter()
-        .map(|e| e.name.as_str())
-        .collect();
-    packs.sort_unstable();
-    let packs = packs.join(",");
-    source_key([tool, category.unwrap_or(&packs)])
-}
-
-/// Why a run did not complete, if it did not: then it resolves nothing.
-fn failure(run: &Run) -> Option<&'static str> {
-    let failed = run
-        .invocations
-        .as_deref()
-        .unwrap_or(&[])
-        .iter()
-        .any(|i| !i.execution_successful);
-    if failed {
-        Some("reports executionSuccessful: false")
-    } else if run.results.is_none() {
-        Some("has no results (missing or null)")
-    } else {
-        None
-    }
-}
-
 fn map_run(index: usize, run: &Run, parsed: &mut Parsed) {
     let driver = &run.tool.driver;
     let tool = driver.name.trim().to_string();
-    let source = source_of(run, &tool);
+    let source = sarif_source(run, &tool);
     let failure = failure(run);
     if let Some(why) = failure {
         parsed.warnings.push(format!(
