@@ -36,6 +36,11 @@ pub struct Model {
     pub fingerprint: String,
     #[sea_orm(column_type = "Text")]
     pub tool: Option<String>,
+    /// The scan source that last reported it (tool, category, upload's source; see
+    /// docs/scans.md); `None` for access-audit findings and for scan findings stored before
+    /// sources, which count as their bare tool.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub scan_source: Option<String>,
     pub first_seen_at: DateTimeUtc,
     pub last_seen_at: DateTimeUtc,
     pub resolved_at: Option<DateTimeUtc>,

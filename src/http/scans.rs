@@ -1,4 +1,4 @@
-//! `POST /api/code/repositories/{id}/scans?format=sarif|cyclonedx[&fullScan=false]`: a scanner in
+//! `POST /api/code/repositories/{id}/scans?format=sarif|cyclonedx[&fullScan=false][&source=…]`: a scanner in
 //! a CI pipeline uploads its raw document with a Hub token (`Authorization: Bearer`). Same service
 //! as `ingestScan`; errors in the GraphQL shape. The body limit is `SCAN_MAX_BYTES`, not the
 //! GraphQL one, which is why large documents come this way.
@@ -25,10 +25,11 @@ fn too_large(limit: usize) -> ApiError {
     )
 }
 
-/// `format` (required) and `fullScan` (default true) from the query string.
-fn options(query: Option<&str>) -> ApiResult<(ScanFormat, bool)> {
+/// `format` (required), `fullScan` (default true) and `source` from the query string.
+fn options(query: Option<&str>) -> ApiResult<(ScanFormat, bool, Option<String>)> {
     let mut format = None;
     let mut full = true;
+    let mut source = None;
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "format" => {
@@ -43,13 +44,14 @@ fn options(query: Option<&str>) -> ApiResult<(ScanFormat, bool)> {
                     ApiError::bad_input(format!("fullScan must be true or false, not {value:?}"))
                 })?
             }
+            "source" => source = Some(value.into_owned()),
             _ => {}
         }
     }
     let format = format.ok_or_else(|| {
         ApiError::bad_input("the format query parameter is required: sarif or cyclonedx")
     })?;
-    Ok((format, full))
+    Ok((format, full, source))
 }
 
 fn view(s: ScanSummary) -> serde_json::Value {
@@ -57,11 +59,13 @@ fn view(s: ScanSummary) -> serde_json::Value {
         "format": s.format.name(),
         "tool": s.tools.first(),
         "tools": s.tools,
+        "sources": s.sources,
         "created": s.created,
         "updated": s.updated,
         "unchanged": s.unchanged,
         "resolved": s.resolved,
         "newSecrets": s.new_secrets,
+        "warnings": s.warnings,
         "repository": {
             "id": global_id("Repository", s.repository.id),
             "healthScore": s.repository.health_score,
@@ -91,7 +95,7 @@ pub async fn upload(
         }
         let user = principal.product_user(Product::Code)?;
         crate::code::scans::uploader(user)?;
-        let (format, full_scan) = options(query.as_deref())?;
+        let (format, full_scan, source) = options(query.as_deref())?;
         let repository = path_id(&id, "Repository")?;
         let limit = state.services.scans.max_bytes();
         let declared = headers
@@ -105,7 +109,14 @@ pub async fn upload(
         let summary = state
             .services
             .scans
-            .ingest(user, repository, format, &bytes, full_scan)
+            .ingest(
+                user,
+                repository,
+                format,
+                &bytes,
+                full_scan,
+                source.as_deref(),
+            )
             .await?;
         Ok(view(summary))
     };

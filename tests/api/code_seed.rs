@@ -149,6 +149,7 @@ pub async fn finding(
         remediation: None,
         fingerprint: format!("fp-{id}"),
         tool: None,
+        scan_source: None,
         first_seen_at: now,
         last_seen_at: now,
         resolved_at: None,

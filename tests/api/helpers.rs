@@ -403,6 +403,7 @@ impl TestApp {
                         remediation: Set(Some("rotate it".into())),
                         fingerprint: Set(format!("{label}-{o}-{r}-{f}")),
                         tool: Set(Some("gitleaks".into())),
+                        scan_source: Set(None),
                         first_seen_at: Set(now),
                         last_seen_at: Set(now),
                         resolved_at: Set(None),

@@ -15,18 +15,18 @@ use uuid::Uuid;
 use crate::both;
 use crate::helpers::{TestApp, Who, code, spawn_app, spawn_app_with};
 
-const INGEST: &str = "mutation($input: IngestScanInput!) { ingestScan(input: $input) { scan { \
-    format tool tools created updated unchanged resolved newSecrets \
+pub(crate) const INGEST: &str = "mutation($input: IngestScanInput!) { ingestScan(input: $input) { scan { \
+    format tool tools sources created updated unchanged resolved newSecrets warnings \
     repository { id healthScore debtScore } } } }";
 
 const NEW_SECRET: &str = "code.security.new_secret_detected";
 
-fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     let path = format!("{}/tests/api/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(path).unwrap()
 }
 
-fn fixture_json(name: &str) -> Value {
+pub(crate) fn fixture_json(name: &str) -> Value {
     serde_json::from_str(&fixture(name)).unwrap()
 }
 
@@ -37,18 +37,24 @@ const VIEWER_A: Who<'static> = Who {
     products: &["code"],
 };
 
-const TECH_A: Who<'static> = Who {
+pub(crate) const TECH_A: Who<'static> = Who {
     tenant: "tenant-a",
     sub: "tom",
     roles: &["technician"],
     products: &["code"],
 };
 
-async fn ingest_as(app: &TestApp, who: &Who<'_>, repo: Uuid, format: &str, doc: &str) -> Value {
+pub(crate) async fn ingest_as(
+    app: &TestApp,
+    who: &Who<'_>,
+    repo: Uuid,
+    format: &str,
+    doc: &str,
+) -> Value {
     ingest_with(app, who, repo, format, doc, true).await
 }
 
-async fn ingest_with(
+pub(crate) async fn ingest_with(
     app: &TestApp,
     who: &Who<'_>,
     repo: Uuid,
@@ -69,18 +75,39 @@ async fn ingest_with(
     body
 }
 
+/// Ingests with an explicit `source` as tenant A's admin; returns the whole answer.
+pub(crate) async fn ingest_from(
+    app: &TestApp,
+    repo: Uuid,
+    format: &str,
+    doc: &str,
+    source: &str,
+) -> Value {
+    let input = json!({
+        "repositoryId": global_id("Repository", repo).0,
+        "format": format,
+        "document": doc,
+        "source": source,
+    });
+    let (status, body) = app
+        .gql(&app.token(&Who::ADMIN_A), INGEST, json!({ "input": input }))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
 /// Ingests as tenant A's admin and returns the scan summary, failing on any error.
-async fn ingest(app: &TestApp, repo: Uuid, format: &str, doc: &str) -> Value {
+pub(crate) async fn ingest(app: &TestApp, repo: Uuid, format: &str, doc: &str) -> Value {
     let body = ingest_as(app, &Who::ADMIN_A, repo, format, doc).await;
     assert!(body["errors"].is_null(), "{body}");
     body["data"]["ingestScan"]["scan"].clone()
 }
 
-fn counts(scan: &Value) -> [i64; 5] {
+pub(crate) fn counts(scan: &Value) -> [i64; 5] {
     ["created", "updated", "unchanged", "resolved", "newSecrets"].map(|k| scan[k].as_i64().unwrap())
 }
 
-async fn findings_of(app: &TestApp, repo: Uuid) -> Vec<findings::Model> {
+pub(crate) async fn findings_of(app: &TestApp, repo: Uuid) -> Vec<findings::Model> {
     findings::Entity::find()
         .filter(findings::Column::RepositoryId.eq(repo))
         .order_by_asc(findings::Column::Title)
@@ -89,13 +116,13 @@ async fn findings_of(app: &TestApp, repo: Uuid) -> Vec<findings::Model> {
         .unwrap()
 }
 
-fn titled<'a>(rows: &'a [findings::Model], title: &str) -> &'a findings::Model {
+pub(crate) fn titled<'a>(rows: &'a [findings::Model], title: &str) -> &'a findings::Model {
     rows.iter()
         .find(|f| f.title == title)
         .unwrap_or_else(|| panic!("no finding {title:?}"))
 }
 
-async fn secret_events(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn secret_events(app: &TestApp) -> Vec<Value> {
     outbox_events::Entity::find()
         .filter(outbox_events::Column::EventType.eq(NEW_SECRET))
         .order_by_asc(outbox_events::Column::Seq)
@@ -108,7 +135,7 @@ async fn secret_events(app: &TestApp) -> Vec<Value> {
 }
 
 /// Everything an ingestion may write: findings, events (identity and payload), repositories.
-async fn snapshot(
+pub(crate) async fn snapshot(
     app: &TestApp,
 ) -> (
     Vec<findings::Model>,
@@ -138,12 +165,12 @@ async fn snapshot(
 }
 
 /// Tenant A with one organization and `repos` repositories (no findings); returns their ids.
-async fn setup(app: &TestApp, repos: usize) -> Vec<Uuid> {
+pub(crate) async fn setup(app: &TestApp, repos: usize) -> Vec<Uuid> {
     let tenant = app.tenant("tenant-a").await;
     app.seed_code(tenant, "scan", 1, repos, 0).await
 }
 
-async fn org_of(app: &TestApp, repo: Uuid) -> Uuid {
+pub(crate) async fn org_of(app: &TestApp, repo: Uuid) -> Uuid {
     repositories::Entity::find_by_id(repo)
         .one(&app.services.db)
         .await
@@ -509,7 +536,7 @@ both!(scores_follow_the_documented_formula, |backend| async move {
 });
 
 /// Refused with `code`, and the message contains `says`.
-async fn refused(
+pub(crate) async fn refused(
     app: &TestApp,
     who: &Who<'_>,
     repo: Uuid,

@@ -191,6 +191,7 @@ fn push_finding(
         secret_type: Set(draft.secret_type),
         remediation: Set(Some(draft.remediation)),
         tool: Set(draft.tool.map(str::to_string)),
+        scan_source: Set(None),
         first_seen_at: Set(first_seen),
         last_seen_at: Set(last_seen),
         resolved_at: Set(resolved_at),

@@ -1,19 +1,21 @@
-//! CycloneDX JSON (1.4–1.6) with `vulnerabilities[]` → findings of kind `vulnerability`.
+//! CycloneDX JSON (1.4–1.7, a later 1.x with a warning) with `vulnerabilities[]` → findings of
+//! kind `vulnerability`; a VEX analysis saying the vulnerability does not apply closes instead.
 //!
 //! Serde types written to the CycloneDX JSON schema, covering only what ingestion reads: the
-//! official `cyclonedx-bom` crate (0.8) stops at spec 1.5, while current scanners (Trivy, Grype,
-//! Syft) write 1.6, and it brings an XML stack we do not need (see docs/scans.md).
+//! official `cyclonedx-bom` crate (0.8) stops at spec 1.5, while current scanners (Trivy, Grype)
+//! write 1.6 and 1.7, and it brings an XML stack we do not need (see docs/scans.md).
 
 use std::collections::HashMap;
 
 use entities::enums::{FindingKind, Severity};
 use serde::Deserialize;
 
-use super::{Detected, Parsed, clip, deserialize, head, rank, severity_of_score};
+use super::{Detected, Parsed, Source, clip, cve_in, deserialize, head, rank, severity_of_score};
 use crate::kernel::errors::{ApiError, ApiResult};
 
-/// The spec versions that can carry vulnerabilities.
-const VERSIONS: [&str; 3] = ["1.4", "1.5", "1.6"];
+/// The spec versions that can carry vulnerabilities, as far as they are known. A later minor
+/// version of 1 is read (the fields read are unchanged since 1.4) with a warning.
+const VERSIONS: [&str; 4] = ["1.4", "1.5", "1.6", "1.7"];
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -86,6 +88,13 @@ struct Vulnerability {
     recommendation: Option<String>,
     #[serde(default)]
     affects: Vec<Affect>,
+    analysis: Option<Analysis>,
+}
+
+/// VEX: what the producer concluded about the vulnerability in this product.
+#[derive(Deserialize)]
+struct Analysis {
+    state: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -97,6 +106,26 @@ struct Reference {
 struct Rating {
     score: Option<f64>,
     severity: Option<RatingSeverity>,
+    method: Option<String>,
+    source: Option<RatingSource>,
+}
+
+#[derive(Deserialize)]
+struct RatingSource {
+    name: Option<String>,
+}
+
+impl Rating {
+    /// A score on the CVSS scale: not an EPSS probability (0–1, as `other` or named EPSS),
+    /// not an SSVC decision.
+    fn cvss_score(&self) -> Option<f64> {
+        let method = self.method.as_deref().unwrap_or("").to_ascii_lowercase();
+        let source = self.source.as_ref().and_then(|s| s.name.as_deref());
+        let epss = method.contains("epss")
+            || source.is_some_and(|n| n.to_ascii_lowercase().contains("epss"));
+        let scale = method.is_empty() || method.starts_with("cvss") || method == "owasp";
+        self.score.filter(|_| scale && !epss)
+    }
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -134,21 +163,39 @@ pub fn parse(bytes: &[u8]) -> ApiResult<Parsed> {
         }
     }
     let version = head.spec_version.as_ref().and_then(|v| v.as_str());
-    if !version.is_some_and(|v| VERSIONS.contains(&v)) {
-        let given = head
-            .spec_version
-            .map(|v| v.to_string())
-            .unwrap_or_else(|| "missing".into());
-        return Err(ApiError::bad_input(format!(
-            "CycloneDX specVersion {given} is not supported: send 1.4, 1.5 or 1.6 (the versions \
-             with vulnerabilities)"
-        )));
+    let mut warnings = Vec::new();
+    match version {
+        Some(v) if VERSIONS.contains(&v) => {}
+        Some(v) if later_minor(v) => warnings.push(format!(
+            "CycloneDX specVersion {v:?} is newer than 1.7, the latest known: read as 1.7"
+        )),
+        _ => {
+            let given = head
+                .spec_version
+                .map(|v| v.to_string())
+                .unwrap_or_else(|| "missing".into());
+            return Err(ApiError::bad_input(format!(
+                "CycloneDX specVersion {given} is not supported: send 1.4 to 1.7 (the versions \
+                 with vulnerabilities)"
+            )));
+        }
     }
     let bom: Bom = deserialize(bytes, "CycloneDX")?;
-    Ok(map(bom))
+    let mut parsed = map(bom);
+    parsed.warnings = warnings;
+    Ok(parsed)
 }
 
-fn tool_name(metadata: Option<&Metadata>) -> String {
+/// `1.N` with N above the latest known minor version.
+fn later_minor(version: &str) -> bool {
+    version
+        .strip_prefix("1.")
+        .and_then(|minor| minor.parse::<u32>().ok())
+        .is_some_and(|minor| minor > 7)
+}
+
+/// The first tool `metadata.tools` names, if any.
+fn tool_name(metadata: Option<&Metadata>) -> Option<String> {
     let tools = metadata.and_then(|m| m.tools.as_ref());
     let first = match tools {
         Some(Tools::Legacy(list)) => list.iter().find_map(|t| t.name.clone()),
@@ -162,7 +209,6 @@ fn tool_name(metadata: Option<&Metadata>) -> String {
     first
         .map(|n| n.trim().to_string())
         .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "cyclonedx".into())
 }
 
 fn index<'a>(components: &'a [Component], into: &mut HashMap<&'a str, &'a Component>) {
@@ -185,7 +231,7 @@ fn severity(ratings: &[Rating]) -> Severity {
     let scored = ratings
         .iter()
         .filter(|r| r.severity.is_none())
-        .filter_map(|r| r.score.map(severity_of_score));
+        .filter_map(|r| r.cvss_score().map(severity_of_score));
     named
         .chain(scored)
         .max_by_key(|s| rank(*s))
@@ -193,16 +239,24 @@ fn severity(ratings: &[Rating]) -> Severity {
 }
 
 fn cve(v: &Vulnerability) -> Option<String> {
-    let is_cve = |id: &str| id.to_ascii_uppercase().starts_with("CVE-");
     v.id.iter()
         .map(String::as_str)
         .chain(v.references.iter().map(|r| r.id.as_str()))
-        .find(|id| is_cve(id))
-        .map(|id| id.trim().to_ascii_uppercase())
+        .find_map(cve_in)
+}
+
+/// VEX states under which the vulnerability does not affect the product.
+fn does_not_apply(v: &Vulnerability) -> bool {
+    let state = v.analysis.as_ref().and_then(|a| a.state.as_deref());
+    matches!(
+        state,
+        Some("not_affected" | "false_positive" | "resolved" | "resolved_with_pedigree")
+    )
 }
 
 fn map(bom: Bom) -> Parsed {
-    let tool = tool_name(bom.metadata.as_ref());
+    let named = tool_name(bom.metadata.as_ref());
+    let tool = named.clone().unwrap_or_else(|| "cyclonedx".into());
     let mut by_ref = HashMap::new();
     index(&bom.components, &mut by_ref);
     if let Some(subject) = bom.metadata.as_ref().and_then(|m| m.component.as_ref()) {
@@ -211,12 +265,20 @@ fn map(bom: Bom) -> Parsed {
     let mut findings = Vec::new();
     for v in &bom.vulnerabilities {
         let cve_id = cve(v);
+        // Before CVE ids were checked, any id starting with `CVE-` counted.
+        let legacy_cve =
+            v.id.iter()
+                .map(String::as_str)
+                .chain(v.references.iter().map(|r| r.id.as_str()))
+                .find(|id| id.to_ascii_uppercase().starts_with("CVE-"))
+                .map(|id| id.trim().to_ascii_uppercase());
         let name =
             v.id.clone()
                 .or_else(|| cve_id.clone())
                 .or_else(|| v.bom_ref.clone())
                 .unwrap_or_else(|| "unnamed vulnerability".into());
         let severity = severity(&v.ratings);
+        let closed = does_not_apply(v);
         let description = v
             .description
             .clone()
@@ -248,15 +310,21 @@ fn map(bom: Bom) -> Parsed {
             } else if let (None, Some(r)) = (component, target) {
                 text = format!("{text}\n\nAffected component: {r}").trim().into();
             }
+            let package = package_name.as_deref().or(target).unwrap_or("");
+            let version = package_version.as_deref().unwrap_or("");
             let key = format!(
-                "{name}|{}|{}|{}",
-                cve_id.as_deref().unwrap_or(""),
-                package_name.as_deref().or(target).unwrap_or(""),
-                package_version.as_deref().unwrap_or("")
+                "{name}|{}|{package}|{version}",
+                cve_id.as_deref().unwrap_or("")
+            );
+            let legacy_key = format!(
+                "{name}|{}|{package}|{version}",
+                legacy_cve.as_deref().unwrap_or("")
             );
             findings.push(Detected {
                 key,
+                legacy_key,
                 tool: tool.clone(),
+                source: tool.clone(),
                 kind: FindingKind::Vulnerability,
                 severity,
                 title: clip(&title, 300),
@@ -268,11 +336,18 @@ fn map(bom: Bom) -> Parsed {
                 package_version,
                 secret_type: None,
                 remediation: v.recommendation.as_deref().map(|r| clip(r, 8_000)),
+                closed,
             });
         }
     }
     Parsed {
+        sources: vec![Source {
+            key: tool.clone(),
+            complete: true,
+            named: named.is_some(),
+        }],
         tools: vec![tool],
         findings,
+        warnings: Vec::new(),
     }
 }

@@ -24,6 +24,10 @@ pub struct IngestScanInput {
     /// no longer reports are resolved.
     #[graphql(default = true)]
     pub full_scan: bool,
+    /// Names the pipeline or job that scanned, when the document alone does not tell it apart
+    /// (a BOM without tool metadata, one tool run by two pipelines): it is added to the scan's
+    /// source, and a full scan resolves only findings of its own source. 1–200 characters.
+    pub source: Option<String>,
 }
 
 /// What one ingestion did.
@@ -35,16 +39,23 @@ pub struct ScanResult {
     pub tool: String,
     /// Every scanner of the document.
     pub tools: Vec<String>,
+    /// The document's sources: tool, SARIF category (`automationDetails.id`) or query packs,
+    /// and the upload's `source`. A full scan resolves only findings of these.
+    pub sources: Vec<String>,
     /// Findings seen for the first time.
     pub created: i64,
     /// Findings seen before whose details changed, or that were resolved and are back.
     pub updated: i64,
     /// Findings seen before, as they were.
     pub unchanged: i64,
-    /// Open findings of the same tools this full scan no longer reports, now resolved.
+    /// Open findings closed: of this full scan's own sources and no longer reported, or said not
+    /// to apply by a VEX analysis.
     pub resolved: i64,
     /// Secrets that were not in the previous scan (each announced on the Bus once).
     pub new_secrets: i64,
+    /// What the uploader should know: a newer spec version read as the latest known one, a
+    /// failed run that resolved nothing.
+    pub warnings: Vec<String>,
     /// The repository, with its recomputed health and debt scores.
     pub repository: Repository,
 }
@@ -55,11 +66,13 @@ impl From<ScanSummary> for ScanResult {
             format: s.format,
             tool: s.tools.first().cloned().unwrap_or_default(),
             tools: s.tools,
+            sources: s.sources,
             created: s.created,
             updated: s.updated,
             unchanged: s.unchanged,
             resolved: s.resolved,
             new_secrets: s.new_secrets,
+            warnings: s.warnings,
             repository: Repository {
                 siblings: Siblings::single(s.repository.id),
                 row: s.repository,
@@ -98,6 +111,7 @@ impl ScanMutation {
                 input.format,
                 input.document.as_bytes(),
                 input.full_scan,
+                input.source.as_deref(),
             )
             .await?;
         Ok(IngestScanPayload {

@@ -2,18 +2,20 @@
 //!
 //! Secret scanners' results become `secret_detected`; everything else `vulnerability`. A secret's
 //! value never reaches the database: snippets, region text and the result message are not read
-//! for secrets (some tools put the match there); their text comes from the rule.
+//! for secrets (some tools put the match there); their text comes from the rule, and the text of
+//! a secret or credential finding is redacted (`redact.rs`).
 
 use std::collections::BTreeMap;
 
 use entities::enums::{FindingKind, Severity};
 use serde::Deserialize;
-use serde_sarif::sarif::{
-    MultiformatMessageString, PropertyBag, ReportingDescriptor, Result as SarifResult, ResultKind,
-    ResultLevel, Run, Sarif,
-};
+use serde_sarif::sarif::{Result as SarifResult, ResultKind, ResultLevel, Run, Sarif};
 
-use super::{Detected, Parsed, clip, deserialize, head, severity_of_score};
+use super::identity::{distinct, document_fingerprint, package_of, region};
+use super::redact::redact;
+use super::sarif_rules::{credential, find_rule, level_severity, security_severity, tags, text};
+use super::source::{failure, sarif_source};
+use super::{Detected, Parsed, Source, clip, cve_in, deserialize, head, severity_of_score};
 use crate::kernel::errors::{ApiError, ApiResult};
 
 const TITLE_MAX: usize = 300;
@@ -49,65 +51,69 @@ pub fn parse(bytes: &[u8]) -> ApiResult<Parsed> {
     }
     let log: Sarif = deserialize(bytes, "SARIF 2.1.0")?;
     let mut parsed = Parsed::default();
-    for run in &log.runs {
-        map_run(run, &mut parsed);
+    for (i, run) in log.runs.iter().enumerate() {
+        map_run(i, run, &mut parsed);
     }
     Ok(parsed)
 }
 
-fn text(m: Option<&MultiformatMessageString>) -> Option<String> {
-    m.map(|m| m.text.trim().to_string())
-        .filter(|t| !t.is_empty())
+/// The key this result had before identity was location-first (kept so that findings stored
+/// then are taken over rather than announced again; see docs/scans.md).
+fn legacy_identity(result: &SarifResult, line: Option<i32>) -> String {
+    let joined = |map: Option<&BTreeMap<String, String>>| {
+        let map = map.filter(|m| !m.is_empty())?;
+        let parts: Vec<String> = map.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        Some(parts.join(","))
+    };
+    joined(result.fingerprints.as_ref())
+        .or_else(|| joined(result.partial_fingerprints.as_ref()))
+        .unwrap_or_else(|| line.map(|l| l.to_string()).unwrap_or_default())
 }
 
-fn tags(bag: Option<&PropertyBag>) -> Vec<String> {
-    bag.and_then(|b| b.tags.clone()).unwrap_or_default()
-}
-
-/// `security-severity` as GitHub code scanning reads it: a CVSS-like number, as text or number.
-fn security_severity(bag: Option<&PropertyBag>) -> Option<f64> {
-    let value = bag?.additional_properties.get("security-severity")?;
-    match value {
-        serde_json::Value::Number(n) => n.as_f64(),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn level_severity(level: &str) -> Severity {
-    match level {
-        "error" => Severity::High,
-        "note" | "none" => Severity::Low,
-        _ => Severity::Medium, // "warning", SARIF's default
-    }
-}
-
-/// Fingerprints as one stable string, keys sorted.
-fn joined(map: Option<&BTreeMap<String, String>>) -> Option<String> {
-    let map = map.filter(|m| !m.is_empty())?;
-    Some(
-        map.iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(","),
-    )
-}
-
-fn map_run(run: &Run, parsed: &mut Parsed) {
+fn map_run(index: usize, run: &Run, parsed: &mut Parsed) {
     let driver = &run.tool.driver;
     let tool = driver.name.trim().to_string();
+    let source = sarif_source(run, &tool);
+    let failure = failure(run);
+    if let Some(why) = failure {
+        parsed.warnings.push(format!(
+            "run {index} ({tool}) {why}: a failed scan, it resolved nothing"
+        ));
+    }
+    if let Some(known) = parsed.sources.iter_mut().find(|s| s.key == source) {
+        known.complete &= failure.is_none();
+    } else {
+        parsed.sources.push(Source {
+            key: source.clone(),
+            complete: failure.is_none(),
+            named: true,
+        });
+    }
     let secret_tool = {
         let lower = tool.to_ascii_lowercase();
         SECRET_TOOLS.iter().any(|t| lower.contains(t))
     };
-    let rules: &[ReportingDescriptor] = driver.rules.as_deref().unwrap_or(&[]);
-    for result in run.results.as_deref().unwrap_or(&[]) {
-        if !is_problem(result) {
-            continue;
-        }
-        parsed
-            .findings
-            .push(map_result(result, rules, &tool, secret_tool));
+    let problems: Vec<&SarifResult> = run
+        .results
+        .as_deref()
+        .unwrap_or(&[])
+        .iter()
+        .filter(|r| is_problem(r))
+        .collect();
+    let fingerprints: Vec<Option<String>> = problems
+        .iter()
+        .map(|r| document_fingerprint(r.fingerprints.as_ref(), r.partial_fingerprints.as_ref()))
+        .collect();
+    let usable = distinct(fingerprints.iter().map(Option::as_deref));
+    for (result, fp) in problems.into_iter().zip(&fingerprints) {
+        let fp = fp.as_deref().filter(|fp| usable.contains(fp));
+        let context = Context {
+            run,
+            tool: &tool,
+            source: &source,
+            secret_tool,
+        };
+        parsed.findings.push(map_result(result, &context, fp));
     }
     if !parsed.tools.contains(&tool) {
         parsed.tools.push(tool);
@@ -134,31 +140,34 @@ fn is_problem(result: &SarifResult) -> bool {
     kind_ok && !suppressed
 }
 
-fn find_rule<'a>(
-    result: &SarifResult,
-    rules: &'a [ReportingDescriptor],
-) -> Option<&'a ReportingDescriptor> {
-    let index = result
-        .rule_index
-        .or_else(|| result.rule.as_ref().and_then(|r| r.index))
-        .filter(|i| *i >= 0)
-        .and_then(|i| rules.get(i as usize));
-    let id = result
-        .rule_id
-        .as_deref()
-        .or_else(|| result.rule.as_ref().and_then(|r| r.id.as_deref()));
-    index
-        .filter(|r| id.is_none_or(|id| r.id == id))
-        .or_else(|| id.and_then(|id| rules.iter().find(|r| r.id == id)))
+/// What every result of a run shares.
+struct Context<'a> {
+    run: &'a Run,
+    tool: &'a str,
+    source: &'a str,
+    secret_tool: bool,
 }
 
-fn map_result(
-    result: &SarifResult,
-    rules: &[ReportingDescriptor],
-    tool: &str,
-    secret_tool: bool,
-) -> Detected {
-    let rule = find_rule(result, rules);
+/// The file of a location: its URI, else the URI of the run's artifact it points at by index
+/// (CodeQL's style), without `file://`.
+fn file_of(run: &Run, location: Option<&serde_sarif::sarif::PhysicalLocation>) -> Option<String> {
+    let artifact = location?.artifact_location.as_ref()?;
+    let uri = artifact.uri.clone().or_else(|| {
+        let index = usize::try_from(artifact.index?).ok()?;
+        run.artifacts
+            .as_deref()?
+            .get(index)?
+            .location
+            .as_ref()?
+            .uri
+            .clone()
+    })?;
+    Some(uri.strip_prefix("file://").unwrap_or(&uri).to_string())
+}
+
+fn map_result(result: &SarifResult, cx: &Context<'_>, fingerprint: Option<&str>) -> Detected {
+    let (run, tool, secret_tool) = (cx.run, cx.tool, cx.secret_tool);
+    let rule = find_rule(result, &run.tool);
     let rule_id = result
         .rule_id
         .clone()
@@ -175,10 +184,7 @@ fn map_result(
         .as_deref()
         .and_then(|l| l.first())
         .and_then(|l| l.physical_location.as_ref());
-    let file_path = location
-        .and_then(|p| p.artifact_location.as_ref())
-        .and_then(|a| a.uri.as_deref())
-        .map(|uri| uri.strip_prefix("file://").unwrap_or(uri).to_string());
+    let file_path = file_of(run, location);
     let line = location
         .and_then(|p| p.region.as_ref())
         .and_then(|r| r.start_line)
@@ -216,16 +222,19 @@ fn map_result(
             format!("Secret detected: {rule_id}"),
             full.or(short)
                 .unwrap_or_else(|| format!("A {rule_id} secret.")),
-            Some(help.unwrap_or_else(|| {
+            Some(help.clone().unwrap_or_else(|| {
                 "Revoke and rotate the credential, then remove it from the code and from the \
                  repository's history."
                     .into()
             })),
         )
     } else {
+        // Semgrep's `Semgrep Finding: {id}` and a name that is the id say nothing the id does not.
+        let label = |t: &String| !(t.len() > rule_id.len() && t.ends_with(&rule_id));
         let title = short
             .clone()
-            .or_else(|| rule.and_then(|r| r.name.clone()))
+            .filter(label)
+            .or_else(|| rule.and_then(|r| r.name.clone()).filter(|n| *n != rule_id))
             .or_else(|| {
                 message
                     .as_deref()
@@ -233,24 +242,39 @@ fn map_result(
                     .map(str::to_string)
             })
             .unwrap_or_else(|| rule_id.clone());
-        let description = message.or(full).or(short).unwrap_or_default();
-        (title, description, help)
+        let description = message.clone().or(full).or(short).unwrap_or_default();
+        (title, description, help.clone())
     };
+    let (package_name, package_version) = if secret {
+        (None, None)
+    } else {
+        package_of(message.iter().chain(&help).map(String::as_str))
+    };
+    let title = match (&package_name, &package_version) {
+        (Some(p), Some(v)) if !title.contains(p.as_str()) => format!("{title} in {p} {v}"),
+        _ => title,
+    };
+    // A secret's or credential's text may quote it (Bandit: "Possible hardcoded password: '…'").
+    let sensitive = secret || credential(rule, &rule_id);
+    let scrub = |t: String| if sensitive { redact(&t) } else { t };
+    let (title, description, remediation) =
+        (scrub(title), scrub(description), remediation.map(scrub));
 
-    let identity = joined(result.fingerprints.as_ref())
-        .or_else(|| joined(result.partial_fingerprints.as_ref()))
-        .unwrap_or_else(|| line.map(|l| l.to_string()).unwrap_or_default());
+    let region = region(location.and_then(|p| p.region.as_ref()));
+    let file = file_path.as_deref().unwrap_or("");
     let key = format!(
-        "{rule_id}|{}|{identity}",
-        file_path.as_deref().unwrap_or("")
+        "{rule_id}|{file}|{region}|{}|{}|{}",
+        package_name.as_deref().unwrap_or(""),
+        package_version.as_deref().unwrap_or(""),
+        fingerprint.unwrap_or("")
     );
-    let cve_id = rule_id
-        .to_ascii_uppercase()
-        .starts_with("CVE-")
-        .then(|| rule_id.to_ascii_uppercase());
+    let legacy_key = format!("{rule_id}|{file}|{}", legacy_identity(result, line));
+    let cve_id = cve_in(&rule_id);
     Detected {
         key,
+        legacy_key,
         tool: tool.to_string(),
+        source: cx.source.to_string(),
         kind: if secret {
             FindingKind::SecretDetected
         } else {
@@ -262,9 +286,10 @@ fn map_result(
         file_path,
         line,
         cve_id,
-        package_name: None,
-        package_version: None,
+        package_name,
+        package_version,
         secret_type: secret.then(|| rule_id.clone()),
         remediation: remediation.map(|r| clip(&r, TEXT_MAX)),
+        closed: false,
     }
 }

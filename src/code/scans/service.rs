@@ -5,18 +5,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use entities::enums::{FindingKind, FindingStatus, Severity};
+use entities::enums::{FindingStatus, Severity};
 use entities::{findings, organizations, repositories};
 use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
     QueryFilter, QuerySelect,
 };
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::plan::{Rewrite, plan, source_of};
 use super::scores::{self, OpenCount};
-use super::{Detected, ScanFormat, parse, uploader};
+use super::{ScanFormat, explicit_source, parse, uploader};
 use crate::auth::User;
 use crate::integrations::bus::{self, events::NewSecretDetected};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
@@ -36,23 +36,17 @@ pub struct ScanService {
 pub struct ScanSummary {
     pub format: ScanFormat,
     pub tools: Vec<String>,
+    /// The document's sources (tool, category, explicit source).
+    pub sources: Vec<String>,
     pub created: i64,
     pub updated: i64,
     pub unchanged: i64,
     pub resolved: i64,
     pub new_secrets: i64,
+    /// What the uploader should know about the document (see `Parsed::warnings`).
+    pub warnings: Vec<String>,
     /// The repository with its recomputed scores.
     pub repository: repositories::Model,
-}
-
-/// The stored fingerprint: unique per tenant, so it covers the repository and the tool.
-pub fn fingerprint(repository: Uuid, tool: &str, key: &str) -> String {
-    let mut hash = Sha256::new();
-    for part in [repository.to_string().as_str(), tool, key] {
-        hash.update(part.as_bytes());
-        hash.update([0u8]);
-    }
-    hex::encode(hash.finalize())
 }
 
 fn severity_name(severity: Severity) -> &'static str {
@@ -61,55 +55,6 @@ fn severity_name(severity: Severity) -> &'static str {
         Severity::High => "high",
         Severity::Medium => "medium",
         Severity::Low => "low",
-    }
-}
-
-/// Whether the stored finding says something other than the document now does.
-fn differs(row: &findings::Model, d: &Detected) -> bool {
-    row.kind != d.kind
-        || row.severity != d.severity
-        || row.title != d.title
-        || row.description != d.description
-        || row.file_path != d.file_path
-        || row.line != d.line
-        || row.cve_id != d.cve_id
-        || row.package_name != d.package_name
-        || row.package_version != d.package_version
-        || row.secret_type != d.secret_type
-        || row.remediation != d.remediation
-}
-
-fn new_row(
-    tenant: Uuid,
-    repo: Uuid,
-    fp: String,
-    d: &Detected,
-    now: DateTime<Utc>,
-) -> findings::ActiveModel {
-    findings::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        tenant_id: Set(tenant),
-        repository_id: Set(repo),
-        kind: Set(d.kind),
-        access_issue: Set(None),
-        severity: Set(d.severity),
-        status: Set(FindingStatus::Open),
-        title: Set(d.title.clone()),
-        description: Set(d.description.clone()),
-        file_path: Set(d.file_path.clone()),
-        line: Set(d.line),
-        cve_id: Set(d.cve_id.clone()),
-        package_name: Set(d.package_name.clone()),
-        package_version: Set(d.package_version.clone()),
-        secret_type: Set(d.secret_type.clone()),
-        remediation: Set(d.remediation.clone()),
-        fingerprint: Set(fp),
-        tool: Set(Some(d.tool.clone())),
-        first_seen_at: Set(now),
-        last_seen_at: Set(now),
-        resolved_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
     }
 }
 
@@ -140,6 +85,7 @@ impl ScanService {
         format: ScanFormat,
         document: &[u8],
         full_scan: bool,
+        source: Option<&str>,
     ) -> ApiResult<ScanSummary> {
         uploader(user)?;
         if document.len() > self.max_bytes {
@@ -152,7 +98,8 @@ impl ScanService {
                 ),
             ));
         }
-        let parsed = parse(format, document)?;
+        let source = explicit_source(source)?;
+        let parsed = parse(format, document, source.as_deref())?;
         let now = Utc::now();
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         // Locks the repository row on PostgreSQL: one ingestion per repository at a time, so the
@@ -176,55 +123,34 @@ impl ScanService {
             .map(|f| (f.fingerprint.clone(), f))
             .collect();
 
-        let mut summary = Tally::default();
-        let mut seen = HashSet::new();
-        for d in &parsed.findings {
-            let fp = fingerprint(repo.id, &d.tool, &d.key);
-            if !seen.insert(fp.clone()) {
-                continue; // the same finding twice in one document counts once
-            }
-            match stored.get(&fp) {
-                None => {
-                    if d.kind == FindingKind::SecretDetected {
-                        summary.secrets.push(d.clone());
-                    }
-                    summary
-                        .new_rows
-                        .push(new_row(user.tenant_id, repo.id, fp, d, now));
-                }
-                Some(row) => {
-                    let reopen = row.status == FindingStatus::Resolved;
-                    if reopen || differs(row, d) {
-                        if reopen && d.kind == FindingKind::SecretDetected {
-                            summary.secrets.push(d.clone());
-                        }
-                        update_row(&txn, row, d, reopen, now).await?;
-                        summary.updated += 1;
-                    } else {
-                        summary.unchanged.push(row.id);
-                    }
-                }
-            }
-        }
-        let created = summary.new_rows.len() as i64;
-        for chunk in summary.new_rows.chunks(CHUNK) {
+        let plan = plan(user.tenant_id, repo.id, &stored, &parsed.findings, now);
+        let created = plan.new_rows.len() as i64;
+        for chunk in plan.new_rows.chunks(CHUNK) {
             findings::Entity::insert_many(chunk.to_vec())
                 .exec_without_returning(&txn)
                 .await?;
         }
-        for chunk in summary.unchanged.chunks(CHUNK) {
+        for rewrite in &plan.rewrites {
+            update_row(&txn, rewrite, now).await?;
+        }
+        for chunk in plan.unchanged.chunks(CHUNK) {
             findings::Entity::update_many()
                 .col_expr(findings::Column::LastSeenAt, Expr::value(now))
                 .filter(findings::Column::Id.is_in(chunk.to_vec()))
                 .exec(&txn)
                 .await?;
         }
-        let resolved = if full_scan {
-            resolve_absent(&txn, &stored, &seen, &parsed.tools, now).await?
-        } else {
-            0
-        };
-        for d in &summary.secrets {
+        let mut resolved = resolve(&txn, &plan.closed, now).await?;
+        if full_scan {
+            let sources: Vec<&str> = parsed
+                .sources
+                .iter()
+                .filter(|s| s.resolves())
+                .map(|s| s.key.as_str())
+                .collect();
+            resolved += resolve_absent(&txn, &stored, &plan.matched, &sources, now).await?;
+        }
+        for d in &plan.secrets {
             let event = NewSecretDetected {
                 repo_id: repo.id,
                 org_id: org.id,
@@ -235,40 +161,34 @@ impl ScanService {
         }
         let repository = rescore(&txn, repo, now).await?;
         txn.commit().await?;
-        if !summary.secrets.is_empty() {
+        if !plan.secrets.is_empty() {
             self.bus_wake.notify_one();
         }
         Ok(ScanSummary {
             format,
             tools: parsed.tools,
+            sources: parsed.sources.into_iter().map(|s| s.key).collect(),
             created,
-            updated: summary.updated,
-            unchanged: summary.unchanged.len() as i64,
+            updated: (plan.rewrites.len() - plan.quiet_rewrites) as i64,
+            unchanged: (plan.unchanged.len() + plan.quiet_rewrites) as i64,
             resolved,
-            new_secrets: summary.secrets.len() as i64,
+            new_secrets: plan.secrets.len() as i64,
+            warnings: parsed.warnings,
             repository,
         })
     }
-}
-
-#[derive(Default)]
-struct Tally {
-    new_rows: Vec<findings::ActiveModel>,
-    unchanged: Vec<Uuid>,
-    updated: i64,
-    secrets: Vec<Detected>,
 }
 
 /// Takes the document's word for a re-seen finding; a finding resolved by an earlier scan opens
 /// again (an ignored one stays ignored).
 async fn update_row(
     txn: &DatabaseTransaction,
-    row: &findings::Model,
-    d: &Detected,
-    reopen: bool,
+    rewrite: &Rewrite,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
-    let mut active: findings::ActiveModel = row.clone().into();
+    let d = &rewrite.detected;
+    let mut active: findings::ActiveModel = rewrite.row.clone().into();
+    active.fingerprint = Set(rewrite.fingerprint.clone());
     active.kind = Set(d.kind);
     active.severity = Set(d.severity);
     active.title = Set(d.title.clone());
@@ -280,9 +200,10 @@ async fn update_row(
     active.package_version = Set(d.package_version.clone());
     active.secret_type = Set(d.secret_type.clone());
     active.remediation = Set(d.remediation.clone());
+    active.scan_source = Set(Some(d.source.clone()));
     active.last_seen_at = Set(now);
     active.updated_at = Set(now);
-    if reopen {
+    if rewrite.reopen {
         active.status = Set(FindingStatus::Open);
         active.resolved_at = Set(None);
     }
@@ -290,23 +211,29 @@ async fn update_row(
     Ok(())
 }
 
-/// A full scan speaks for its tools on this repository: their open findings it did not report
-/// are resolved. Other tools' and other repositories' findings are not touched.
+/// A full scan speaks for its complete, named sources on this repository: their open findings
+/// it did not report are resolved. Other sources', the access audit's and other repositories'
+/// findings are not touched.
 async fn resolve_absent(
     txn: &DatabaseTransaction,
     stored: &HashMap<String, findings::Model>,
-    seen: &HashSet<String>,
-    tools: &[String],
+    matched: &HashSet<Uuid>,
+    sources: &[&str],
     now: DateTime<Utc>,
 ) -> ApiResult<i64> {
     let gone: Vec<Uuid> = stored
         .values()
         .filter(|f| f.status == FindingStatus::Open)
-        .filter(|f| f.tool.as_ref().is_some_and(|t| tools.contains(t)))
-        .filter(|f| !seen.contains(&f.fingerprint))
+        .filter(|f| source_of(f).is_some_and(|s| sources.contains(&s)))
+        .filter(|f| !matched.contains(&f.id))
         .map(|f| f.id)
         .collect();
-    for chunk in gone.chunks(CHUNK) {
+    resolve(txn, &gone, now).await
+}
+
+/// Marks the findings `ids` resolved now; returns how many.
+async fn resolve(txn: &DatabaseTransaction, ids: &[Uuid], now: DateTime<Utc>) -> ApiResult<i64> {
+    for chunk in ids.chunks(CHUNK) {
         findings::Entity::update_many()
             .col_expr(
                 findings::Column::Status,
@@ -318,7 +245,7 @@ async fn resolve_absent(
             .exec(txn)
             .await?;
     }
-    Ok(gone.len() as i64)
+    Ok(ids.len() as i64)
 }
 
 /// Recomputes the repository's scores from its open findings (one grouped count) and activity.
