@@ -156,13 +156,34 @@ pub(crate) fn deserialize<T: DeserializeOwned>(bytes: &[u8], schema: &str) -> Ap
             ApiError::bad_input(format!("the document is not valid JSON: {inner}"))
         } else {
             ApiError::bad_input(format!(
-                "the document does not match the {schema} schema at {path}: {inner}"
+                "the document does not match the {schema} schema at {path}: {}",
+                without_strings(&inner.to_string())
             ))
         }
     })?;
     de.end()
         .map_err(|e| ApiError::bad_input(format!("the document is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// serde's message without the string it quotes (`invalid type: string "…"`): the string is the
+/// client's own value, which in a scanner document may be a secret; the path and the expected
+/// type say what is wrong.
+fn without_strings(message: &str) -> String {
+    let Some(start) = message.find("string \"") else {
+        return message.to_string();
+    };
+    let body = &message[start + 8..];
+    let mut escaped = false;
+    let end = body.char_indices().find_map(|(i, c)| {
+        let close = c == '"' && !escaped;
+        escaped = c == '\\' && !escaped;
+        close.then_some(i)
+    });
+    match end {
+        Some(end) => format!("{}a string{}", &message[..start], &body[end + 1..]),
+        None => format!("{}a string", &message[..start]),
+    }
 }
 
 /// Whether `bytes` is one JSON value (of any shape), without building it.
@@ -241,5 +262,24 @@ mod tests {
         ] {
             assert_eq!(cve_in(not), None, "{not}");
         }
+    }
+
+    #[test]
+    fn a_refusal_does_not_repeat_the_value_sent() {
+        let doc = br#"{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"t"}},"results":[
+            {"message":{"text":"m"},"locations":[{"physicalLocation":{"artifactLocation":
+            {"uri":"a.py"},"region":{"startLine":"ghp_s3cr3t\"quoted"}}}]}]}]}"#;
+        let error = parse(ScanFormat::Sarif, doc, None).unwrap_err();
+        let message = error.message();
+        assert!(!message.contains("s3cr3t"), "{message}");
+        assert!(message.contains("startLine"), "{message}");
+        assert!(
+            message.contains("invalid type: a string, expected"),
+            "{message}"
+        );
+        assert_eq!(
+            without_strings(r#"x string "a\"b" y"#),
+            "x a string y".to_string()
+        );
     }
 }
