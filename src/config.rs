@@ -353,13 +353,14 @@ impl IntegrationsConfig {
             azure_devops_client_id: var("AZURE_DEVOPS_CLIENT_ID"),
             azure_devops_client_secret: var("AZURE_DEVOPS_CLIENT_SECRET"),
             azure_devops_tenant: match var("AZURE_DEVOPS_TENANT") {
-                Some(tenant) => crate::migrate::credentials::oauth::azure_tenant(Some(&tenant))
-                    .map_err(|_| {
+                Some(tenant) => {
+                    crate::upstream::microsoft::azure_tenant(Some(&tenant)).map_err(|_| {
                         anyhow::anyhow!(
                             "AZURE_DEVOPS_TENANT must be an Entra tenant id or domain, or \
                              `organizations` (it is {tenant:?})"
                         )
-                    })?,
+                    })?
+                }
                 None => AZURE_DEVOPS_TENANT.into(),
             },
             azure_devops_login_url: azure_url("AZURE_DEVOPS_LOGIN_URL", AZURE_LOGIN_URL)?,
@@ -387,7 +388,7 @@ fn github_private_key() -> anyhow::Result<Option<String>> {
         ),
         (None, None) => return Ok(None),
     };
-    crate::code::providers::github::app_jwt(&pem, GITHUB_APP_ID, chrono::Utc::now())
+    crate::upstream::github::app_jwt(&pem, GITHUB_APP_ID, chrono::Utc::now())
         .map_err(|e| anyhow::anyhow!("{name} is not usable: {e}"))?;
     Ok(Some(pem))
 }

@@ -14,7 +14,6 @@ use crate::code::scans::ScanService;
 use crate::config::Config;
 use crate::integrations::IntegrationsService;
 use crate::integrations::billing::BillingService;
-use crate::integrations::client::UpstreamClient;
 use crate::integrations::cmdb::CmdbService;
 use crate::integrations::crm::CrmService;
 use crate::integrations::psa::PsaService;
@@ -25,6 +24,7 @@ use crate::migrate::{AgentService, CredentialService, JobService, MigrateService
 use crate::secrets::SecretBox;
 use crate::telemetry::metrics::Metrics;
 use crate::tenancy::TenancyService;
+use crate::upstream::client::UpstreamClient;
 
 /// The services and shared resources of one server process.
 pub struct Services {
@@ -91,7 +91,7 @@ impl Services {
             backups: BackupService::new(db.clone(), bus_wake.clone()),
             ai: crate::code::ai::AiService::new(
                 db.clone(),
-                crate::integrations::ai::AiClient::new(upstream.clone()),
+                crate::upstream::ai::AiClient::new(upstream.clone()),
                 queue.clone(),
                 bus_wake.clone(),
             ),

@@ -20,9 +20,9 @@ use uuid::Uuid;
 
 mod usage;
 
-use super::client::{Retry, UpstreamClient};
-use super::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// Timer `hub-billing` (01:15 UTC): reports the day that just ended.
 #[derive(Serialize, Deserialize)]

@@ -22,10 +22,10 @@ mod task;
 pub use asset::{Asset, AssetClient, AssetTenant, external_id};
 pub use task::{CmdbSync, CmdbSyncTick, register};
 
-use super::client::{Retry, UpstreamClient};
-use super::status::Integration;
 use crate::auth::{Access, User};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// A run still unfinished after this long (minutes) is taken as dead: it is closed as failed
 /// (`close_abandoned`) and `syncCmdbNow` starts a new one.

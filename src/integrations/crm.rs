@@ -12,12 +12,12 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::client::{Retry, UpstreamClient};
 use super::insight::{RepositoryRef, UpstreamId, endpoint, hours, idempotency_key};
-use super::status::Integration;
 use crate::auth::User;
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::paging::decode_global_id;
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 pub use insights::{
     DEFAULT_MODERNIZATION_HOURS, HOURS_PER_CRITICAL_FINDING, HOURS_PER_DEBT_POINT,

@@ -15,13 +15,13 @@ use entities::{findings, psa_links, recommendations, repositories};
 use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::client::{Retry, UpstreamClient};
 use super::insight::{client_of, endpoint, idempotency_key, link_back};
-use super::status::Integration;
 use crate::auth::User;
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::paging::global_id;
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 pub use status::{CLOSED_STATUSES, RefreshSummary};
 pub use wire::priority;

@@ -7,10 +7,10 @@ use entities::{
 };
 
 use super::service::IntegrationStatus;
-use super::status::Integration as Upstream;
 use crate::graphql::relay::{connection, global_id};
 use crate::integrations::psa::PsaService;
 use crate::tenancy::graphql::Product;
+use crate::upstream::integration::Integration as Upstream;
 
 /// An upstream the gateway talks to.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]

@@ -690,8 +690,9 @@ both!(
 both!(
     credentials_callbacks_with_a_bad_state_or_code_store_nothing,
     |backend| async move {
-        use stack_gateway::migrate::credentials::oauth::ConnectState;
+        use stack_gateway::migrate::credentials::{FLOW, StorageConnection};
         use stack_gateway::secrets::SecretBox;
+        use stack_gateway::upstream::oauth_state::ConnectState;
         let (app, azure) = app_with_azure(backend).await;
         let admin = app.token(&Who::ADMIN_A);
         let project = create_project(&app, &admin, "Contoso mail").await;
@@ -705,25 +706,25 @@ both!(
         let tenant = app.tenant("tenant-a").await;
         let expired = ConnectState {
             expires_at: Utc::now() - TimeDelta::seconds(5),
-            ..ConnectState::new(
-                tenant,
-                uuid_of(&project),
-                uuid::Uuid::now_v7(),
-                ACCOUNT.into(),
-                CONTAINER.into(),
-                "organizations".into(),
-            )
+            ..ConnectState::new(StorageConnection {
+                tenant: tenant,
+                project: uuid_of(&project),
+                user: uuid::Uuid::now_v7(),
+                account: ACCOUNT.into(),
+                container: CONTAINER.into(),
+                azure_tenant: "organizations".into(),
+            })
         };
-        let expired = expired.seal(&app.services.secrets);
-        let foreign = ConnectState::new(
-            tenant,
-            uuid_of(&project),
-            uuid::Uuid::now_v7(),
-            ACCOUNT.into(),
-            CONTAINER.into(),
-            "organizations".into(),
-        )
-        .seal(&SecretBox::new(&[9u8; 32]));
+        let expired = expired.seal(&FLOW, &app.services.secrets);
+        let foreign = ConnectState::new(StorageConnection {
+            tenant: tenant,
+            project: uuid_of(&project),
+            user: uuid::Uuid::now_v7(),
+            account: ACCOUNT.into(),
+            container: CONTAINER.into(),
+            azure_tenant: "organizations".into(),
+        })
+        .seal(&FLOW, &SecretBox::new(&[9u8; 32]));
         let cases: Vec<Vec<(&str, &str)>> = vec![
             vec![("code", "good-code")],
             vec![("code", "good-code"), ("state", "not-a-state")],

@@ -12,9 +12,9 @@ use uuid::Uuid;
 use super::PsaService;
 use super::wire;
 use crate::auth::User;
-use crate::integrations::client::Retry;
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::Retry;
+use crate::upstream::integration::Integration;
 
 /// PSA statuses (compared case-insensitively) after which a ticket is no longer refreshed.
 pub const CLOSED_STATUSES: [&str; 6] = [

@@ -10,9 +10,9 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// What a failed provider call knows beyond its code: when the provider said to come back.
 #[derive(Debug)]

@@ -5,7 +5,7 @@ use entities::integration_health;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use super::status::Integration;
+use crate::upstream::integration::Integration;
 
 /// Upserts the integration's row: `ok` with the success time, or `error` with the message.
 pub async fn record(db: &DatabaseConnection, integration: Integration, outcome: Result<(), &str>) {

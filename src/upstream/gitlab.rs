@@ -11,10 +11,10 @@ use serde::{Deserialize, Deserializer};
 
 use super::github::{OrgInfo, Repo, next_link};
 use super::oauth;
-use super::wire::{self, ProviderResult};
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
+use super::provider_wire::{self as wire, ProviderResult};
 use crate::kernel::errors::{ApiError, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// Read access to the API (groups, projects, members) and nothing else.
 pub const SCOPE: &str = "read_api";

@@ -10,10 +10,10 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::wire::{self, ProviderResult, RetryAt};
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
+use super::provider_wire::{self as wire, ProviderResult, RetryAt};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// Pages followed at most per list (100 per page): bounds a run on a huge organization.
 const MAX_PAGES: usize = 100;

@@ -11,10 +11,10 @@ use sea_orm::DatabaseConnection;
 use serde::de::DeserializeOwned;
 
 use super::health;
-use super::status::Integration;
 use crate::config::IntegrationsConfig;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::telemetry::metrics::Metrics;
+use crate::upstream::integration::Integration;
 
 /// Whether a call may be sent again after a failure that might have reached the upstream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -8,10 +8,10 @@ use reqwest::header::HeaderMap;
 use reqwest::{Response, StatusCode};
 use serde::Deserialize;
 
-use super::wire::{self, ProviderResult, RetryAt};
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
+use super::provider_wire::{self as wire, ProviderResult, RetryAt};
 use crate::kernel::errors::ApiError;
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// The grant being redeemed.
 #[derive(Clone, Copy)]

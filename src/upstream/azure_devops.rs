@@ -17,11 +17,11 @@ pub use super::azure_devops_types::*;
 use super::github::{OrgInfo, Repo};
 use super::oauth;
 pub use super::oauth::{Grant, Tokens};
-use super::wire::{self, ProviderResult, RetryAt};
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
+use super::provider_wire::{self as wire, ProviderResult, RetryAt};
 use crate::kernel::errors::{ApiError, Code};
-use crate::migrate::credentials::oauth as microsoft;
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
+use crate::upstream::microsoft;
 
 /// Delegated access to Azure DevOps (its resource id: only the permissions the app registration
 /// was granted, `vso.code` read for discovery) and a refresh token.

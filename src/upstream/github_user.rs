@@ -7,10 +7,10 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 
 use super::github::{Call, Github, Installation};
-use super::wire::{self, ProviderResult};
-use crate::integrations::client::Retry;
-use crate::integrations::status::Integration;
+use super::provider_wire::{self as wire, ProviderResult};
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::Retry;
+use crate::upstream::integration::Integration;
 
 /// GitHub's token answer. GitHub answers a refused code with 200 and an `error` field, so both
 /// shapes are read. Deliberately not `Debug`: it holds a secret.
@@ -128,7 +128,7 @@ fn refused_status(status: StatusCode) -> Option<ApiError> {
 
 /// GitHub's `error` of a refused code, in words; only plain error codes are echoed.
 fn refused_code(error: &str) -> ApiError {
-    let error = super::connect_state::plain_error_code(error);
+    let error = super::oauth_state::plain_error_code(error);
     let message = match error {
         "incorrect_client_credentials" | "unverified_user_email" => format!(
             "GitHub refused the sign-in ({error}): check GITHUB_APP_CLIENT_ID and GITHUB_APP_CLIENT_SECRET"

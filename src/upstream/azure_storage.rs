@@ -8,11 +8,11 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use serde::Deserialize;
 
-use super::oauth::{self, SCOPE};
+use super::microsoft::{self, SCOPE};
 use crate::config::IntegrationsConfig;
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// The Blob service version we call and sign with (the SAS builder's own version).
 pub const STORAGE_VERSION: &str = "2026-04-06";
@@ -85,7 +85,7 @@ pub async fn redeem(
 ) -> ApiResult<Tokens> {
     upstream.require(Integration::Azure)?;
     let c = upstream.config();
-    let url = oauth::endpoint(&c.azure_login_url, azure_tenant, "token")?;
+    let url = microsoft::endpoint(&c.azure_login_url, azure_tenant, "token")?;
     let client_id = c.azure_client_id.as_deref().unwrap_or_default();
     let secret = c.azure_client_secret.as_deref().unwrap_or_default();
     let mut pairs = vec![

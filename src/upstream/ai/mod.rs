@@ -12,9 +12,9 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use super::client::{Retry, UpstreamClient};
-use super::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 pub use wire::{ChatRequest, Message};
 
 /// The model the AI gateway routes to.

@@ -1,3 +1,7 @@
+//! AWS SES v2: `SendEmail` (`POST {endpoint}/v2/email/outbound-emails`), SigV4-signed with
+//! `SES_ACCESS_KEY` / `SES_SECRET_KEY` for `SES_REGION`. What is sent and when: the Migrate
+//! notifications (`migrate::notifications`, docs/notifications.md).
+//!
 //! The SES v2 `SendEmail` request, its SigV4 signature (the `aws-sigv4` crate, service `ses`)
 //! and what its answers mean. SendEmail is not idempotent: it is sent once per attempt, never
 //! again inline after an answer we did not get (the caller's queue retries, see
@@ -13,9 +17,9 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::config::IntegrationsConfig;
-use crate::integrations::client::UpstreamClient;
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::UpstreamClient;
+use crate::upstream::integration::Integration;
 
 /// One plain-text e-mail to one recipient.
 #[derive(Clone, Debug)]
