@@ -1,11 +1,16 @@
 //! The One Code: organizations, repositories, findings, recommendations.
 
+pub mod actions;
 pub mod ai;
 pub mod backups;
+pub mod cmdb;
+pub mod crm;
 pub mod graphql;
 pub mod inputs;
+pub mod insight;
 pub mod order;
 pub mod providers;
+pub mod psa;
 pub mod scans;
 pub mod service;
 pub mod types;

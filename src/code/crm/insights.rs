@@ -9,7 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::integrations::insight::{RepoContext, hours, link_back, repository_context};
+use crate::code::insight::{RepoContext, hours, link_back, repository_context};
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::paging::global_id;
 

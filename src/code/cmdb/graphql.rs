@@ -2,9 +2,9 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 
-use super::types::CmdbSyncRun;
+use crate::code::cmdb::CmdbService;
 use crate::graphql::{principal, service};
-use crate::integrations::cmdb::CmdbService;
+use crate::integrations::types::CmdbSyncRun;
 
 /// Result of `syncCmdbNow`.
 #[derive(SimpleObject)]

@@ -5,10 +5,10 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject
 
 use super::crm;
 use super::insight::actor;
-use super::types::{CrmOpportunity, PsaLink};
+use crate::code::crm::CrmService;
+use crate::code::psa::PsaService;
 use crate::graphql::{principal, service};
-use crate::integrations::crm::CrmService;
-use crate::integrations::psa::PsaService;
+use crate::integrations::types::{CrmOpportunity, PsaLink};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::expect_id;
 

@@ -4,7 +4,7 @@ use entities::enums::{AccessIssue, FindingKind, Severity};
 use entities::{clients, findings, recommendations, repositories};
 use serde::{Deserialize, Serialize};
 
-use crate::integrations::insight::{RepositoryRef, UpstreamId, hours};
+use crate::code::insight::{RepositoryRef, UpstreamId, hours};
 
 /// The client as PSA knows it.
 #[derive(Serialize, Debug)]

@@ -17,6 +17,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 mod asset;
+pub mod graphql;
 mod task;
 
 pub use asset::{Asset, AssetClient, AssetTenant, external_id};
