@@ -14,5 +14,6 @@ pub mod psa;
 pub mod scans;
 pub mod service;
 pub mod types;
+pub mod usage;
 
 pub use service::CodeService;
