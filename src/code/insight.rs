@@ -31,11 +31,11 @@ pub fn idempotency_key(scope: &str, tenant: Uuid, source: Uuid) -> String {
     format!("code-{scope}-{}", &hex::encode(digest)[..32])
 }
 
-/// `{PUBLIC_URL}/{section}/{global id}`: where the object is in The One Code.
-pub fn link_back(public_url: &str, section: &str, type_name: &str, id: Uuid) -> String {
+/// `{FRONTEND_URL}/{section}/{global id}`: where the object is in The One Code.
+pub fn link_back(frontend_url: &str, section: &str, type_name: &str, id: Uuid) -> String {
     format!(
         "{}/{section}/{}",
-        public_url.trim_end_matches('/'),
+        frontend_url.trim_end_matches('/'),
         global_id(type_name, id).as_str()
     )
 }

@@ -30,7 +30,12 @@ const JOB_CREDENTIALS: &str =
 
 async fn app_with_azure(backend: Backend) -> (TestApp, Azure) {
     let azure = Azure::start().await;
-    let app = spawn_app_with(backend, |c| azure.configure(c)).await;
+    let app = spawn_app_with(backend, |c| {
+        azure.configure(c);
+        // The browser goes back to the front-end; Microsoft comes back to the gateway.
+        c.frontend = stack_gateway::config::Frontend::same_as("https://app.example.com");
+    })
+    .await;
     (app, azure)
 }
 
@@ -231,7 +236,7 @@ both!(
         assert_eq!(status, 303);
         let location = headers["location"].to_str().unwrap();
         assert!(
-            location.starts_with("http://gateway.test/?storage=connected"),
+            location.starts_with("https://app.example.com/?storage=connected"),
             "{location}"
         );
         assert_eq!(headers["cache-control"], "no-store");

@@ -83,15 +83,15 @@ pub async fn build(
     tenant: Uuid,
     source: Source,
     id: Uuid,
-    public_url: &str,
+    frontend_url: &str,
 ) -> ApiResult<Insight> {
     match source {
-        Source::MigrationRecommendation => recommendation(db, tenant, id, public_url).await,
-        Source::TechnicalDebt => technical_debt(db, tenant, id, public_url).await,
+        Source::MigrationRecommendation => recommendation(db, tenant, id, frontend_url).await,
+        Source::TechnicalDebt => technical_debt(db, tenant, id, frontend_url).await,
         Source::CriticalVulnerabilities => {
-            critical_vulnerabilities(db, tenant, id, public_url).await
+            critical_vulnerabilities(db, tenant, id, frontend_url).await
         }
-        Source::SunsetApplication => sunset(db, tenant, id, public_url).await,
+        Source::SunsetApplication => sunset(db, tenant, id, frontend_url).await,
     }
 }
 
@@ -100,7 +100,7 @@ fn repo_insight(
     name: String,
     description: String,
     (effort, hours_basis): (f64, String),
-    public_url: &str,
+    frontend_url: &str,
 ) -> Insight {
     let id = context.repo.id;
     Insight {
@@ -109,7 +109,7 @@ fn repo_insight(
         hours: effort,
         hours_basis,
         source_global_id: global_id("Repository", id),
-        source_url: link_back(public_url, "repositories", "Repository", id),
+        source_url: link_back(frontend_url, "repositories", "Repository", id),
         context,
     }
 }
@@ -145,7 +145,7 @@ async fn recommendation(
     db: &DatabaseConnection,
     tenant: Uuid,
     id: Uuid,
-    public_url: &str,
+    frontend_url: &str,
 ) -> ApiResult<Insight> {
     let rec = recommendations::Entity::find_by_id(id)
         .filter(recommendations::Column::TenantId.eq(tenant))
@@ -187,7 +187,7 @@ async fn recommendation(
         hours: rec.effort_hours,
         hours_basis: "the recommendation's effort estimate".into(),
         source_global_id: global_id("Recommendation", rec.id),
-        source_url: link_back(public_url, "recommendations", "Recommendation", rec.id),
+        source_url: link_back(frontend_url, "recommendations", "Recommendation", rec.id),
         context,
     })
 }
@@ -196,7 +196,7 @@ async fn technical_debt(
     db: &DatabaseConnection,
     tenant: Uuid,
     id: Uuid,
-    public_url: &str,
+    frontend_url: &str,
 ) -> ApiResult<Insight> {
     let context = repository_context(db, tenant, id).await?;
     let repo = &context.repo;
@@ -230,7 +230,7 @@ async fn technical_debt(
         name,
         description,
         (effort, basis),
-        public_url,
+        frontend_url,
     ))
 }
 
@@ -238,7 +238,7 @@ async fn critical_vulnerabilities(
     db: &DatabaseConnection,
     tenant: Uuid,
     id: Uuid,
-    public_url: &str,
+    frontend_url: &str,
 ) -> ApiResult<Insight> {
     let context = repository_context(db, tenant, id).await?;
     let select = findings::Entity::find()
@@ -291,7 +291,7 @@ async fn critical_vulnerabilities(
         name,
         description,
         (effort, basis),
-        public_url,
+        frontend_url,
     ))
 }
 
@@ -299,7 +299,7 @@ async fn sunset(
     db: &DatabaseConnection,
     tenant: Uuid,
     id: Uuid,
-    public_url: &str,
+    frontend_url: &str,
 ) -> ApiResult<Insight> {
     let context = repository_context(db, tenant, id).await?;
     let stage = match context.repo.lifecycle {
@@ -344,7 +344,7 @@ async fn sunset(
         name,
         description,
         (effort, basis),
-        public_url,
+        frontend_url,
     ))
 }
 

@@ -66,15 +66,15 @@ struct Created {
 pub struct CrmService {
     db: DatabaseConnection,
     upstream: UpstreamClient,
-    public_url: String,
+    frontend_url: String,
 }
 
 impl CrmService {
-    pub fn new(db: DatabaseConnection, upstream: UpstreamClient, public_url: String) -> Self {
+    pub fn new(db: DatabaseConnection, upstream: UpstreamClient, frontend_url: String) -> Self {
         CrmService {
             db,
             upstream,
-            public_url,
+            frontend_url,
         }
     }
 
@@ -93,7 +93,7 @@ impl CrmService {
             return Ok((existing, false));
         }
         let insight =
-            insights::build(&self.db, tenant, source, source_id, &self.public_url).await?;
+            insights::build(&self.db, tenant, source, source_id, &self.frontend_url).await?;
         let rate_cents = self.hourly_rate_cents(tenant).await?;
         let value_cents = (insight.hours * rate_cents as f64).round() as i64;
         let description = format!(

@@ -192,7 +192,7 @@ impl ProviderService {
         }
         Ok(format!(
             "{}/?organization=connected&id={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Organization", org.id)
         ))
     }

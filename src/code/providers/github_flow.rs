@@ -103,7 +103,7 @@ impl ProviderService {
             // A member asked an owner to install the App: nothing to connect yet.
             return Ok(format!(
                 "{}/?organization=requested",
-                self.public_url.trim_end_matches('/')
+                self.frontend_url.trim_end_matches('/')
             ));
         }
         let id = installation_id(installation)?;
@@ -167,7 +167,7 @@ impl ProviderService {
         tracing::info!(org = %org.id, tenant = %org.tenant_id, user = %state.user, "GitHub installation connected; discovery queued");
         Ok(format!(
             "{}/?organization=connecting&id={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Organization", org.id)
         ))
     }

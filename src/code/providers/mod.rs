@@ -96,7 +96,10 @@ pub struct ProviderService {
     azure_devops: AzureDevops,
     secrets: SecretBox,
     bus_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The gateway's own URL (OAuth callbacks come back to it).
     public_url: String,
+    /// `FRONTEND_URL`: where the browser goes back to after a connect flow.
+    frontend_url: String,
     /// Where a disconnected GitLab group's revocation waits out a GitLab outage.
     queue: jobs::Queue,
     revocation_retry_base: std::time::Duration,
@@ -118,6 +121,7 @@ impl ProviderService {
         secrets: SecretBox,
         bus_wake: std::sync::Arc<tokio::sync::Notify>,
         public_url: String,
+        frontend_url: String,
         queue: jobs::Queue,
     ) -> Self {
         let revocation_retry_base =
@@ -130,6 +134,7 @@ impl ProviderService {
             secrets,
             bus_wake,
             public_url,
+            frontend_url,
             queue,
             revocation_retry_base,
         }

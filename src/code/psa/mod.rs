@@ -30,15 +30,15 @@ pub use wire::priority;
 pub struct PsaService {
     db: DatabaseConnection,
     upstream: UpstreamClient,
-    public_url: String,
+    frontend_url: String,
 }
 
 impl PsaService {
-    pub fn new(db: DatabaseConnection, upstream: UpstreamClient, public_url: String) -> Self {
+    pub fn new(db: DatabaseConnection, upstream: UpstreamClient, frontend_url: String) -> Self {
         PsaService {
             db,
             upstream,
-            public_url,
+            frontend_url,
         }
     }
 
@@ -66,7 +66,7 @@ impl PsaService {
             &repo,
             client.as_ref(),
             global_id("Finding", finding.id),
-            link_back(&self.public_url, "findings", "Finding", finding.id),
+            link_back(&self.frontend_url, "findings", "Finding", finding.id),
         );
         let created = self.create(&["tickets"], &key, &body).await?;
         let link = self.new_link(tenant, PsaLinkKind::Ticket, &key, body.title, created);
@@ -106,7 +106,7 @@ impl PsaService {
             client.as_ref(),
             global_id("Recommendation", rec.id),
             link_back(
-                &self.public_url,
+                &self.frontend_url,
                 "recommendations",
                 "Recommendation",
                 rec.id,

@@ -61,7 +61,10 @@ pub struct CredentialService {
     db: DatabaseConnection,
     upstream: UpstreamClient,
     secrets: SecretBox,
+    /// The gateway's own URL (Microsoft sends the browser back to it).
     public_url: String,
+    /// `FRONTEND_URL`: where the browser goes once connected.
+    frontend_url: String,
 }
 
 /// A sign-in link to send the user to.
@@ -77,12 +80,14 @@ impl CredentialService {
         upstream: UpstreamClient,
         secrets: SecretBox,
         public_url: String,
+        frontend_url: String,
     ) -> Self {
         CredentialService {
             db,
             upstream,
             secrets,
             public_url,
+            frontend_url,
         }
     }
 
@@ -166,7 +171,7 @@ impl CredentialService {
         tracing::info!(project = %saved.id, tenant = %saved.tenant_id, "Azure Storage connected");
         Ok(format!(
             "{}/?storage=connected&project={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Project", saved.id)
         ))
     }

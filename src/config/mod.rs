@@ -1,6 +1,10 @@
 //! Configuration from the environment. Bad configuration stops start-up with a message that names
 //! the variable; the embedded default generates development secrets into the data directory.
 
+mod frontend;
+
+pub use frontend::Frontend;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub bind_addr: SocketAddr,
     pub public_url: String,
+    /// `FRONTEND_URL` and `CORS_ALLOWED_ORIGINS`.
+    pub frontend: Frontend,
     pub production: bool,
     pub sso: SsoConfig,
     pub encryption_key: [u8; 32],
@@ -439,6 +445,14 @@ impl Config {
         let database_acquire_timeout_ms =
             acquire_timeout_ms(var("DATABASE_ACQUIRE_TIMEOUT_MS").as_deref())?;
         let mut notices = Vec::new();
+        if production && var("FRONTEND_URL").is_none() {
+            notices.push(
+                "FRONTEND_URL is not set: links in tickets, opportunities and e-mails, and the \
+                 redirects after a connect flow, point at PUBLIC_URL, where the gateway serves \
+                 only its playground"
+                    .to_string(),
+            );
+        }
         let secret = match var("PORTAL_SSO_SECRET") {
             Some(s) => s.into_bytes(),
             None if production => bail!("PORTAL_SSO_SECRET is required in production"),
@@ -524,6 +538,11 @@ impl Config {
             database_acquire_timeout_ms,
             data_dir,
             bind_addr,
+            frontend: Frontend::from_vars(
+                &public_url,
+                var("FRONTEND_URL").as_deref(),
+                var("CORS_ALLOWED_ORIGINS").as_deref(),
+            )?,
             public_url,
             production,
             subscriptions,
