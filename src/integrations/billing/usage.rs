@@ -35,6 +35,6 @@ pub(super) async fn usage(
         reports.push((report(tenant, Product::Migrate, MAILBOXES), mailboxes));
     }
     // A stable order: deliveries are queued in it.
-    reports.sort_by(|a, b| a.0.key().cmp(&b.0.key()));
+    reports.sort_by_key(|a| a.0.key());
     Ok(reports)
 }
