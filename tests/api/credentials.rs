@@ -712,7 +712,7 @@ both!(
         let expired = ConnectState {
             expires_at: Utc::now() - TimeDelta::seconds(5),
             ..ConnectState::new(StorageConnection {
-                tenant: tenant,
+                tenant,
                 project: uuid_of(&project),
                 user: uuid::Uuid::now_v7(),
                 account: ACCOUNT.into(),
@@ -722,7 +722,7 @@ both!(
         };
         let expired = expired.seal(&FLOW, &app.services.secrets);
         let foreign = ConnectState::new(StorageConnection {
-            tenant: tenant,
+            tenant,
             project: uuid_of(&project),
             user: uuid::Uuid::now_v7(),
             account: ACCOUNT.into(),

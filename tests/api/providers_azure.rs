@@ -372,7 +372,7 @@ both!(
             )
         };
         let fresh = ConnectState::new(ConnectTarget {
-            tenant: tenant,
+            tenant,
             user: Uuid::now_v7(),
             target: "acme".into(),
         });
@@ -384,7 +384,7 @@ both!(
             String::from_utf8(altered).unwrap(),
             // Sealed with our key for other purposes: a GitLab state, a bare value.
             ConnectState::new(ConnectTarget {
-                tenant: tenant,
+                tenant,
                 user: Uuid::now_v7(),
                 target: "acme".into(),
             })

@@ -371,7 +371,7 @@ both!(
             ConnectState {
                 expires_at: Utc::now() - TimeDelta::seconds(1),
                 ..ConnectState::new(ConnectTarget {
-                    tenant: tenant,
+                    tenant,
                     user: Uuid::now_v7(),
                     target: "acme".into(),
                 })
@@ -388,7 +388,7 @@ both!(
         }
         // GitLab saying access_denied with a valid state: refused, nothing stored.
         let fresh = ConnectState::new(ConnectTarget {
-            tenant: tenant,
+            tenant,
             user: Uuid::now_v7(),
             target: "acme".into(),
         })
