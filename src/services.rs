@@ -23,7 +23,7 @@ use crate::migrate::notifications::NotificationService;
 use crate::migrate::{AgentService, CredentialService, JobService, MigrateService, ProjectService};
 use crate::secrets::SecretBox;
 use crate::telemetry::metrics::Metrics;
-use crate::tenancy::TenancyService;
+use crate::tenancy::{ClientService, TenancyService};
 use crate::upstream::client::UpstreamClient;
 
 /// The services and shared resources of one server process.
@@ -35,6 +35,7 @@ pub struct Services {
     pub secrets: SecretBox,
     pub auth: AuthService,
     pub tenancy: TenancyService,
+    pub clients: ClientService,
     pub code: CodeService,
     pub backups: BackupService,
     /// The AI Platform features (documentation and analyses), run as queue tasks.
@@ -87,6 +88,7 @@ impl Services {
             secrets: SecretBox::new(&config.encryption_key),
             auth: AuthService::new(db.clone(), config.sso.clone()),
             tenancy: TenancyService::new(db.clone()),
+            clients: ClientService::new(db.clone()),
             code: CodeService::new(db.clone()),
             backups: BackupService::new(db.clone(), bus_wake.clone()),
             ai: crate::code::ai::AiService::new(

@@ -48,6 +48,7 @@ fn build_clients(rng: &mut StdRng, demo: &mut Demo, tenant: Uuid, now: DateTime<
             name: Set(client.name.clone()),
             psa_client_id: Set(client.psa_client_id.clone()),
             crm_account_id: Set(client.crm_account_id.clone()),
+            archived_at: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         });

@@ -86,14 +86,14 @@ fn the_content_is_pinned() {
     if let Ok(path) = std::env::var("DEMO_SNAPSHOT") {
         std::fs::write(path, &text).unwrap();
     }
-    // Last changed by the new `findings.scan_source` column (None on every demo finding): with
+    // Last changed by the new `clients.archived_at` column (None on every demo client): with
     // those fields removed the text is byte-identical to the one pinned before.
     let digest = sha256_hex(&text);
     assert_eq!(
         (text.len(), digest.as_str()),
         (
-            2_248_364,
-            "ba2b6c2d4a6a2f8ee34add550c8a56230e93c962a2c133f37e71c2e1f1d2190a"
+            2_248_749,
+            "141445c5b2a2403afc222aa38ef738b0b7e9696360076b3d5cf15d5c8458ccf1"
         )
     );
 }

@@ -14,6 +14,8 @@ pub struct Model {
     pub psa_client_id: Option<String>,
     #[sea_orm(column_type = "Text")]
     pub crm_account_id: Option<String>,
+    /// Set when an admin archives the client: it keeps its links but takes no new ones.
+    pub archived_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -10,6 +10,8 @@ use crate::graphql::relay::{connection, global_id};
 use crate::graphql::{response_key, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::window;
+use crate::tenancy::ClientService;
+use crate::tenancy::clients_graphql::Client;
 
 /// Source-control provider of an organization.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -127,6 +129,13 @@ impl Organization {
     /// Display name.
     async fn name(&self) -> &str {
         &self.row.name
+    }
+    /// The client the organization belongs to (its repositories follow unless set).
+    async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
+        let client = service::<ClientService>(ctx)
+            .of_organization(self.row.tenant_id, &self.siblings, &self.row)
+            .await?;
+        Ok(client.map(Client))
     }
     /// Connection state.
     async fn status(&self) -> OrgStatus {
@@ -276,6 +285,17 @@ impl Repository {
     /// Set when the repository disappeared from its organization.
     async fn missing_since(&self) -> Option<DateTime<Utc>> {
         self.row.missing_since
+    }
+    /// The client the repository is for: its own, else its organization's.
+    async fn client(&self, ctx: &Context<'_>) -> Result<Option<Client>> {
+        let client = service::<ClientService>(ctx)
+            .of_repository(self.row.tenant_id, &self.siblings, self.row.id)
+            .await?;
+        Ok(client.map(Client))
+    }
+    /// True when the repository has no client of its own and follows its organization's.
+    async fn client_inherited(&self) -> bool {
+        self.row.client_id.is_none()
     }
     /// The organization the repository belongs to.
     async fn organization(&self, ctx: &Context<'_>) -> Result<Organization> {

@@ -30,6 +30,7 @@ use crate::migrate::mutations::MigrateMutation;
 use crate::migrate::notifications::graphql::NotificationsQuery;
 use crate::migrate::subscriptions::MigrateSubscription;
 use crate::services::Services;
+use crate::tenancy::clients_graphql::{ClientsMutation, ClientsQuery};
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
 use node::NodeQuery;
 
@@ -38,6 +39,7 @@ use node::NodeQuery;
 pub struct Query(
     NodeQuery,
     TenancyQuery,
+    ClientsQuery,
     CodeQuery,
     BackupQuery,
     AiQuery,
@@ -50,6 +52,7 @@ pub struct Query(
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     TenancyMutation,
+    ClientsMutation,
     CodeMutation,
     AiMutation,
     ScanMutation,
@@ -76,6 +79,7 @@ pub fn build_schema(limits: &GraphqlLimits, services: &Services) -> GatewaySchem
         .limit_recursive_depth(64)
         .extension(limits::Limits(limits.clone()))
         .data(s.tenancy.clone())
+        .data(s.clients.clone())
         .data(s.code.clone())
         .data(s.backups.clone())
         .data(s.ai.clone())

@@ -15,6 +15,8 @@ use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::paging::decode_global_id;
 use crate::migrate::MigrateService;
 use crate::migrate::types::{Agent, Job, Project};
+use crate::tenancy::ClientService;
+use crate::tenancy::clients_graphql::Client;
 
 /// An object with a global ID, fetchable through `node(id:)`.
 #[derive(Interface)]
@@ -32,6 +34,7 @@ pub enum Node {
     CrmOpportunity(CrmOpportunity),
     CmdbSyncRun(CmdbSyncRun),
     BillingReport(BillingReport),
+    Client(Client),
 }
 
 async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
@@ -41,6 +44,12 @@ async fn find_node(ctx: &Context<'_>, id: &ID) -> ApiResult<Node> {
     let migrate = &service::<MigrateService>(ctx);
     let missing = || ApiError::not_found("object");
     Ok(match type_name.as_str() {
+        "Client" => {
+            let tenant = who.user()?.tenant_id;
+            let clients = service::<ClientService>(ctx);
+            let row = clients.find(tenant, uuid).await?.ok_or_else(missing)?;
+            Node::Client(Client(row))
+        }
         "Organization" => {
             let tenant = who.product_user(Product::Code)?.tenant_id;
             let row = code.organization(tenant, uuid).await?.ok_or_else(missing)?;

@@ -11,3 +11,4 @@ pub mod lists;
 pub mod money;
 pub mod order;
 pub mod paging;
+pub mod text;

@@ -211,6 +211,7 @@ macro_rules! has_id {
 }
 
 has_id!(
+    entities::clients::Model,
     entities::organizations::Model,
     entities::repositories::Model,
     entities::findings::Model,

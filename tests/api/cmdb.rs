@@ -55,6 +55,7 @@ async fn setup(backend: Backend) -> Setup {
         name: "Acme".into(),
         psa_client_id: Some("PSA-17".into()),
         crm_account_id: Some("CRM-42".into()),
+        archived_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -64,6 +65,7 @@ async fn setup(backend: Backend) -> Setup {
         name: Set(client.name.clone()),
         psa_client_id: Set(client.psa_client_id.clone()),
         crm_account_id: Set(client.crm_account_id.clone()),
+        archived_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

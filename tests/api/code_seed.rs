@@ -43,6 +43,7 @@ pub async fn client(
         name: name.into(),
         psa_client_id: psa.map(Into::into),
         crm_account_id: crm.map(Into::into),
+        archived_at: None,
         created_at: now,
         updated_at: now,
     };

@@ -8,6 +8,7 @@ mod ai;
 mod auth;
 mod billing;
 mod bus;
+mod clients;
 mod cmdb;
 mod connections;
 mod credentials;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
 use entities::enums::Product;
-use entities::{clients, cmdb_assets, cmdb_sync_runs, repositories, tenants};
+use entities::{clients, cmdb_assets, cmdb_sync_runs, organizations, repositories, tenants};
 use jobs::QueueTask;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
@@ -178,6 +178,14 @@ impl CmdbService {
             .into_iter()
             .map(|a| (a.repository_id, a.profile_hash))
             .collect();
+        // A repository's client is its own, else its organization's.
+        let org_clients: HashMap<Uuid, Uuid> = organizations::Entity::find()
+            .filter(organizations::Column::TenantId.eq(tenant_id))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .filter_map(|o| o.client_id.map(|c| (o.id, c)))
+            .collect();
         let repos = repositories::Entity::find()
             .filter(repositories::Column::TenantId.eq(tenant_id))
             .order_by_asc(repositories::Column::Id)
@@ -189,7 +197,10 @@ impl CmdbService {
             if done > 0 && done % PROGRESS_EVERY == 0 {
                 self.write(run.id, &tally, false).await?;
             }
-            let client = repo.client_id.and_then(|id| clients.get(&id));
+            let client = repo
+                .client_id
+                .or_else(|| org_clients.get(&repo.organization_id).copied())
+                .and_then(|id| clients.get(&id));
             let asset = Asset::of(repo, &tenant, client);
             let hash = asset.hash();
             if sent.get(&repo.id) == Some(&hash) {

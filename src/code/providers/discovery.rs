@@ -229,7 +229,8 @@ async fn insert(
         id: Set(id),
         tenant_id: Set(org.tenant_id),
         organization_id: Set(org.id),
-        client_id: Set(org.client_id),
+        // None: the repository follows its organization's client until one is set on it.
+        client_id: Set(None),
         name: Set(repo.name.clone()),
         full_name: Set(repo.full_name.clone()),
         url: Set(repo.html_url.clone()),
