@@ -37,6 +37,8 @@ pub struct Services {
     pub tenancy: TenancyService,
     pub code: CodeService,
     pub backups: BackupService,
+    /// Backup runners' tokens.
+    pub backup_runners: crate::code::backup_runners::BackupRunnerService,
     /// The AI Platform features (documentation and analyses), run as queue tasks.
     pub ai: crate::code::ai::AiService,
     /// Scanner uploads (SARIF, CycloneDX) into findings.
@@ -88,7 +90,12 @@ impl Services {
             auth: AuthService::new(db.clone(), config.sso.clone()),
             tenancy: TenancyService::new(db.clone()),
             code: CodeService::new(db.clone()),
-            backups: BackupService::new(db.clone(), bus_wake.clone()),
+            backups: BackupService::new(
+                db.clone(),
+                bus_wake.clone(),
+                std::time::Duration::from_millis(config.integrations.backup_report_timeout_ms),
+            ),
+            backup_runners: crate::code::backup_runners::BackupRunnerService::new(db.clone()),
             ai: crate::code::ai::AiService::new(
                 db.clone(),
                 crate::integrations::ai::AiClient::new(upstream.clone()),

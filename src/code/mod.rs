@@ -1,7 +1,10 @@
 //! The One Code: organizations, repositories, findings, recommendations.
 
 pub mod ai;
+pub mod backup_runners;
+pub mod backup_runners_graphql;
 pub mod backups;
+pub mod backups_report;
 pub mod graphql;
 pub mod inputs;
 pub mod order;

@@ -17,6 +17,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::auth::Principal;
 use crate::code::ai::graphql::{AiMutation, AiQuery};
+use crate::code::backup_runners_graphql::{BackupRunnerMutation, BackupRunnerQuery};
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
 use crate::code::providers::graphql::ProviderMutation;
 use crate::code::scans::graphql::ScanMutation;
@@ -40,6 +41,7 @@ pub struct Query(
     TenancyQuery,
     CodeQuery,
     BackupQuery,
+    BackupRunnerQuery,
     AiQuery,
     MigrateQuery,
     IntegrationsQuery,
@@ -51,6 +53,7 @@ pub struct Query(
 pub struct Mutation(
     TenancyMutation,
     CodeMutation,
+    BackupRunnerMutation,
     AiMutation,
     ScanMutation,
     ProviderMutation,
@@ -78,6 +81,7 @@ pub fn build_schema(limits: &GraphqlLimits, services: &Services) -> GatewaySchem
         .data(s.tenancy.clone())
         .data(s.code.clone())
         .data(s.backups.clone())
+        .data(s.backup_runners.clone())
         .data(s.ai.clone())
         .data(s.scans.clone())
         .data(s.providers.clone())

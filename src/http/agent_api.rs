@@ -163,7 +163,7 @@ pub(super) async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<A
 }
 
 /// A JSON body; an empty body reads as `{}` where every field is optional.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {

@@ -3,6 +3,7 @@
 mod activity;
 pub mod agent_api;
 pub mod auth;
+pub mod backups;
 pub mod credentials;
 pub mod github;
 pub mod graphql;
@@ -62,6 +63,11 @@ pub fn router(state: AppState) -> Router {
             get(credentials::job_credentials),
         )
         .route("/api/code/repositories/{id}/scans", post(scans::upload))
+        .route("/api/code/backup-runner/backups", get(backups::list))
+        .route(
+            "/api/code/backup-runner/backups/{id}/report",
+            post(backups::report),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

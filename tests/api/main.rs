@@ -6,6 +6,7 @@ mod helpers;
 mod agents;
 mod ai;
 mod auth;
+mod backups;
 mod billing;
 mod bus;
 mod cmdb;
