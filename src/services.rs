@@ -120,6 +120,7 @@ impl Services {
                 bus_wake.clone(),
                 live.clone(),
                 queue.clone(),
+                config.integrations.mission_api_url.clone(),
             ),
             credentials: CredentialService::new(
                 db.clone(),

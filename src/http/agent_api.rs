@@ -333,3 +333,22 @@ pub async fn fail(
     };
     reply(&headers, result.await)
 }
+
+/// `GET /api/agent/jobs/{id}/mission` → `{jobId, apiUrl, keyHeader, integrationKey, endpoints}`:
+/// where a RockRMS import posts and with which key (its assigned agent only; not cached).
+pub async fn mission(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let agent = caller(&state, &headers).await?;
+        let access = state
+            .services
+            .jobs
+            .mission_access(&agent, path_id(&id, "Job")?)
+            .await?;
+        serde_json::to_value(access).map_err(|e| anyhow::Error::from(e).into())
+    };
+    super::credentials::private(reply(&headers, result.await))
+}

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/agent/jobs/{id}/progress", post(agent_api::progress))
         .route("/api/agent/jobs/{id}/complete", post(agent_api::complete))
         .route("/api/agent/jobs/{id}/fail", post(agent_api::fail))
+        .route("/api/agent/jobs/{id}/mission", get(agent_api::mission))
         .route(
             "/api/jobs/{id}/credentials",
             get(credentials::job_credentials),

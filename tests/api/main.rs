@@ -24,6 +24,7 @@ mod jobs;
 mod limits;
 mod migrate_read;
 mod migrations;
+mod mission;
 mod money;
 mod notifications;
 mod observability;
