@@ -28,7 +28,7 @@ use crate::integrations::probe::ProbeMutation;
 use crate::integrations::sync::SyncMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
-use crate::migrate::notifications::graphql::NotificationsQuery;
+use crate::migrate::notifications::graphql::{NotificationsMutation, NotificationsQuery};
 use crate::migrate::subscriptions::MigrateSubscription;
 use crate::services::Services;
 use crate::tenancy::graphql::{TenancyMutation, TenancyQuery};
@@ -61,6 +61,7 @@ pub struct Mutation(
     SyncMutation,
     ProbeMutation,
     MigrateMutation,
+    NotificationsMutation,
 );
 
 /// Every root subscription field (served over `graphql-transport-ws` at `/graphql/ws`).

@@ -27,6 +27,7 @@ mod migrations;
 mod mission;
 mod money;
 mod notifications;
+mod notifications_resend;
 mod observability;
 mod ordering;
 mod outages;
