@@ -60,11 +60,12 @@ impl BackupService {
         }
     }
 
-    /// Fails the backups in flight (of one repository, or all) whose last report (or request)
-    /// is older than the timeout at `now`. Returns how many.
+    /// Fails the backups in flight (of one tenant or all, of one repository or all) whose last
+    /// report (or request) is older than the timeout at `now`. Returns how many.
     pub(super) async fn expire(
         &self,
         conn: &impl ConnectionTrait,
+        tenant: Option<Uuid>,
         repository: Option<Uuid>,
         now: DateTime<Utc>,
     ) -> ApiResult<u64> {
@@ -87,6 +88,9 @@ impl BackupService {
             .col_expr(backups::Column::UpdatedAt, Expr::value(now))
             .filter(backups::Column::Status.is_in(IN_FLIGHT))
             .filter(silent);
+        if let Some(tenant) = tenant {
+            update = update.filter(backups::Column::TenantId.eq(tenant));
+        }
         if let Some(repository) = repository {
             update = update.filter(backups::Column::RepositoryId.eq(repository));
         }
@@ -95,7 +99,7 @@ impl BackupService {
 
     /// Timer `backup-timeout`: fails every silent backup of every tenant.
     pub async fn expire_silent(&self) -> ApiResult<u64> {
-        self.expire(&self.db, None, Utc::now()).await
+        self.expire(&self.db, None, None, Utc::now()).await
     }
 
     /// Records a backup request for a repository of the user's tenant and writes
@@ -112,7 +116,8 @@ impl BackupService {
         let org =
             org.ok_or_else(|| anyhow::anyhow!("repository {} has no organization", repo.id))?;
         // A backup gone silent is failed first: only one really in flight refuses the request.
-        self.expire(&txn, Some(repo.id), Utc::now()).await?;
+        self.expire(&txn, Some(user.tenant_id), Some(repo.id), Utc::now())
+            .await?;
         let in_progress = backups::Entity::find()
             .filter(backups::Column::TenantId.eq(user.tenant_id))
             .filter(backups::Column::RepositoryId.eq(repo.id))

@@ -79,7 +79,8 @@ impl BackupService {
     /// The tenant's requested backups nobody took yet, and those the runner is running, oldest
     /// first, with their repositories.
     pub async fn for_runner(&self, runner: &Runner) -> ApiResult<Vec<RunnerBackup>> {
-        self.expire(&self.db, None, Utc::now()).await?;
+        self.expire(&self.db, Some(runner.tenant_id), None, Utc::now())
+            .await?;
         let mine_or_free = Condition::any()
             .add(backups::Column::RunnerId.is_null())
             .add(backups::Column::RunnerId.eq(runner.runner_id));
@@ -129,7 +130,7 @@ impl BackupService {
         let txn = crate::kernel::db::begin_write(&self.db).await?;
         let now = Utc::now();
         // A silent backup is failed before the report is weighed: a late runner hears why.
-        self.expire(&txn, None, now).await?;
+        self.expire(&txn, Some(runner.tenant_id), None, now).await?;
         let backup = backups::Entity::find_by_id(id)
             .filter(backups::Column::TenantId.eq(runner.tenant_id))
             .one(&txn)
