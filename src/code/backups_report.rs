@@ -21,12 +21,16 @@ const LIST_MAX: u64 = 100;
 /// Longest message of a report.
 const MESSAGE_MAX: usize = 4000;
 
-/// What a runner says about a backup.
+/// What a runner says about a backup: lower case as the agent API's enums, or upper case as
+/// GraphQL's.
 #[derive(Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Reported {
+    #[serde(alias = "RUNNING")]
     Running,
+    #[serde(alias = "SUCCEEDED")]
     Succeeded,
+    #[serde(alias = "FAILED")]
     Failed,
 }
 

@@ -114,7 +114,7 @@ both!(a_runner_takes_and_reports_backups, |backend| async move {
         &app,
         &runner,
         &id,
-        json!({ "status": "running", "message": "cloning" }),
+        json!({ "status": "RUNNING", "message": "cloning" }),
     )
     .await;
     assert_eq!(status, 200, "{answer}");
@@ -235,7 +235,11 @@ both!(
         // Bodies and paths.
         for (body, why) in [
             (json!({ "status": "done" }), "unknown status"),
-            (json!({ "status": "RUNNING" }), "statuses are lower case"),
+            (json!({ "status": "Running" }), "lower or upper case only"),
+            (
+                json!({ "status": "COMPLETED" }),
+                "the report says SUCCEEDED",
+            ),
             (json!({}), "no status"),
             (json!({ "status": "failed" }), "a failure needs a message"),
             (
