@@ -231,6 +231,11 @@ both!(
         }
         let (status, _) = runner_list(&app, "sgbr_nope").await;
         assert_eq!(status, 401);
+        // A runner token is no key elsewhere: GraphQL and the agent API refuse it.
+        let (status, body) = app.gql(&runner, "{ viewer { id } }", json!({})).await;
+        assert_eq!((status, code(&body)), (403, "FORBIDDEN"), "{body}");
+        let (status, _) = agent_call(&app, &runner, Method::GET, "/api/agent/jobs", None).await;
+        assert_eq!(status, 403);
 
         // Bodies and paths.
         for (body, why) in [
