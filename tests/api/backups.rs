@@ -380,7 +380,7 @@ both!(
     a_silent_backup_fails_after_the_timeout,
     |backend| async move {
         let app = spawn_app_with(backend, |c| {
-            c.integrations.backup_report_timeout_ms = 2_000;
+            c.integrations.backup_report_timeout_ms = 3_000;
             c.schedules
                 .insert("backup-timeout".into(), "*/1 * * * * *".into());
         })
@@ -394,14 +394,14 @@ both!(
         let list = wait_backups(&app, &admin, &repo, |l| l[0]["status"] == "FAILED").await;
         assert_eq!(
             list[0]["error"],
-            "no report from the backup runner within 2 seconds (BACKUP_REPORT_TIMEOUT_MS)"
+            "no report from the backup runner within 3 seconds (BACKUP_REPORT_TIMEOUT_MS)"
         );
         assert!(list[0]["finishedAt"].is_string());
 
         // A runner that keeps reporting keeps it alive; once it goes silent, it fails too.
         let body = request(&app, &admin, &repo).await;
         let id = uuid_of(&body["data"]["requestBackup"]["backup"]["id"]).to_string();
-        for step in 0..6 {
+        for step in 0..8 {
             let message = format!("step {step}");
             let (status, answer) = report(
                 &app,
@@ -411,7 +411,7 @@ both!(
             )
             .await;
             assert_eq!(status, 200, "{answer}");
-            tokio::time::sleep(Duration::from_millis(700)).await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         assert_eq!(backups(&app, &admin, &repo).await[1]["status"], "RUNNING");
         let list = wait_backups(&app, &admin, &repo, |l| l[1]["status"] == "FAILED").await;
@@ -421,7 +421,7 @@ both!(
                 .unwrap()
                 .starts_with("no report from the backup runner")
         );
-        assert_eq!(list[1]["message"], "step 5");
+        assert_eq!(list[1]["message"], "step 7");
         // The late runner hears why.
         let (status, answer) = report(&app, &runner, &id, json!({ "status": "succeeded" })).await;
         assert_eq!(status, 409);
@@ -439,7 +439,7 @@ both!(
     a_request_after_the_timeout_is_accepted_without_the_timer,
     |backend| async move {
         let app = spawn_app_with(backend, |c| {
-            c.integrations.backup_report_timeout_ms = 1_000;
+            c.integrations.backup_report_timeout_ms = 2_000;
             c.schedules.insert("backup-timeout".into(), "off".into());
         })
         .await;
@@ -448,7 +448,7 @@ both!(
         request(&app, &admin, &repo).await;
         let body = request(&app, &admin, &repo).await;
         assert_eq!(code(&body), "CONFLICT", "in flight: {body}");
-        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        tokio::time::sleep(Duration::from_millis(2_300)).await;
         let body = request(&app, &admin, &repo).await;
         assert_eq!(
             body["data"]["requestBackup"]["backup"]["status"], "REQUESTED",
@@ -458,7 +458,7 @@ both!(
         assert_eq!(list.len(), 2);
         assert_eq!(list[0]["status"], "FAILED");
         // Concurrent requests: exactly one is accepted.
-        tokio::time::sleep(Duration::from_millis(1_300)).await;
+        tokio::time::sleep(Duration::from_millis(2_300)).await;
         let (a, b) = tokio::join!(request(&app, &admin, &repo), request(&app, &admin, &repo));
         let accepted = [&a, &b]
             .iter()
