@@ -15,3 +15,4 @@ pub mod services;
 pub mod tasks;
 pub mod telemetry;
 pub mod tenancy;
+pub mod upstream;

@@ -9,15 +9,14 @@ use sea_orm::DatabaseConnection;
 use crate::auth::AuthService;
 use crate::code::CodeService;
 use crate::code::backups::BackupService;
+use crate::code::cmdb::CmdbService;
+use crate::code::crm::CrmService;
 use crate::code::providers::ProviderService;
+use crate::code::psa::PsaService;
 use crate::code::scans::ScanService;
 use crate::config::Config;
 use crate::integrations::IntegrationsService;
 use crate::integrations::billing::BillingService;
-use crate::integrations::client::UpstreamClient;
-use crate::integrations::cmdb::CmdbService;
-use crate::integrations::crm::CrmService;
-use crate::integrations::psa::PsaService;
 use crate::kernel::db::{self, StatementCounter};
 use crate::live::LiveHub;
 use crate::migrate::notifications::NotificationService;
@@ -25,6 +24,7 @@ use crate::migrate::{AgentService, CredentialService, JobService, MigrateService
 use crate::secrets::SecretBox;
 use crate::telemetry::metrics::Metrics;
 use crate::tenancy::TenancyService;
+use crate::upstream::client::UpstreamClient;
 
 /// The services and shared resources of one server process.
 pub struct Services {
@@ -98,7 +98,7 @@ impl Services {
             backup_runners: crate::code::backup_runners::BackupRunnerService::new(db.clone()),
             ai: crate::code::ai::AiService::new(
                 db.clone(),
-                crate::integrations::ai::AiClient::new(upstream.clone()),
+                crate::upstream::ai::AiClient::new(upstream.clone()),
                 queue.clone(),
                 bus_wake.clone(),
             ),
@@ -109,6 +109,7 @@ impl Services {
                 SecretBox::new(&config.encryption_key),
                 bus_wake.clone(),
                 config.public_url.clone(),
+                config.frontend.url.clone(),
                 queue.clone(),
             ),
             migrate: MigrateService::new(db.clone()),
@@ -127,17 +128,18 @@ impl Services {
                 upstream.clone(),
                 SecretBox::new(&config.encryption_key),
                 config.public_url.clone(),
+                config.frontend.url.clone(),
             ),
             integrations: IntegrationsService::new(db.clone(), config.integrations.clone()),
-            psa: PsaService::new(db.clone(), upstream.clone(), config.public_url.clone()),
-            crm: CrmService::new(db.clone(), upstream.clone(), config.public_url.clone()),
+            psa: PsaService::new(db.clone(), upstream.clone(), config.frontend.url.clone()),
+            crm: CrmService::new(db.clone(), upstream.clone(), config.frontend.url.clone()),
             cmdb: CmdbService::new(db.clone(), upstream.clone(), queue.clone()),
             billing: BillingService::new(db.clone(), upstream.clone(), queue.clone()),
             notifications: NotificationService::new(
                 db.clone(),
                 upstream.clone(),
                 queue.clone(),
-                config.public_url.clone(),
+                config.frontend.url.clone(),
             ),
             upstream,
             bus_wake,

@@ -81,7 +81,7 @@ fn register_psa(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
 pub fn register(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
     let runner = register_psa(runner, services)?;
     let runner = register_backups(runner, services)?;
-    let runner = crate::integrations::cmdb::register(runner, &services.cmdb)?;
+    let runner = crate::code::cmdb::register(runner, &services.cmdb)?;
     let runner = crate::code::ai::register(runner, &services.ai)?;
     let runner = crate::code::providers::register(runner, &services.providers)?;
     let runner = crate::integrations::billing::register(runner, &services.billing)?;

@@ -16,16 +16,16 @@ pub mod scalars;
 use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 
 use crate::auth::Principal;
+use crate::code::actions::CodeActionsMutation;
 use crate::code::ai::graphql::{AiMutation, AiQuery};
 use crate::code::backup_runners_graphql::{BackupRunnerMutation, BackupRunnerQuery};
+use crate::code::cmdb::graphql::SyncMutation;
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
 use crate::code::providers::graphql::ProviderMutation;
 use crate::code::scans::graphql::ScanMutation;
 use crate::config::GraphqlLimits;
-use crate::integrations::actions::CodeActionsMutation;
 use crate::integrations::graphql::IntegrationsQuery;
 use crate::integrations::probe::ProbeMutation;
-use crate::integrations::sync::SyncMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
 use crate::migrate::notifications::graphql::{NotificationsMutation, NotificationsQuery};

@@ -4,6 +4,7 @@ mod activity;
 pub mod agent_api;
 pub mod auth;
 pub mod backups;
+mod cors;
 pub mod credentials;
 pub mod github;
 pub mod graphql;
@@ -31,13 +32,21 @@ use crate::kernel::errors::{ApiError, Code};
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
+    // What a front-end on its own origin calls from the browser.
+    let mut browser = Router::new()
+        .route("/graphql", post(graphql::post).get(graphql::get))
+        .route("/auth/logout", post(auth::logout));
+    if let Some(cors) = cors::layer(&state.services.config.frontend.cors_origins) {
+        browser = browser
+            .layer(cors)
+            .layer(axum::middleware::map_response(cors::only_for_allowed));
+    }
     Router::new()
+        .merge(browser)
         .route("/", get(playground::index))
         .route("/playground/{*path}", get(playground::asset))
-        .route("/graphql", post(graphql::post).get(graphql::get))
         .route("/graphql/ws", get(ws::upgrade))
         .route("/auth/sso", get(auth::sso_get).post(auth::sso_post))
-        .route("/auth/logout", post(auth::logout))
         .route("/auth/azure/callback", get(credentials::azure_callback))
         .route("/auth/github/setup", get(github::setup))
         .route("/auth/github/callback", get(github::callback))

@@ -13,16 +13,18 @@ use entities::{billing_reports, tenants};
 use jobs::QueueTask;
 use rand::Rng;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 mod usage;
 
-use super::client::{Retry, UpstreamClient};
-use super::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// Timer `hub-billing` (01:15 UTC): reports the day that just ended.
 #[derive(Serialize, Deserialize)]
@@ -68,6 +70,10 @@ pub const REPOS_PROTECTED: &str = "repos_protected";
 pub const GB_TRANSFERRED: &str = "gb_transferred";
 pub const MAILBOXES: &str = "mailboxes";
 
+/// The most days one tick reports: the day that just ended and the missed days before it (a
+/// deployment down longer loses the older days, with a warning).
+pub const MAX_CATCH_UP_DAYS: i64 = 31;
+
 /// The day a tick reports: the UTC day that ended at (or before) the tick.
 pub fn period_of(tick: DateTime<Utc>) -> NaiveDate {
     tick.date_naive() - TimeDelta::days(1)
@@ -89,15 +95,47 @@ impl BillingService {
         }
     }
 
-    /// The tick: records the period's reports (a row that exists is kept as it is: the first
-    /// tick of a period wins) and queues their deliveries. Nothing when Hub billing is not
-    /// configured. Returns the number of reports of the period.
+    /// The tick: records the reports of its period and of every day missed since the last
+    /// period recorded (at most `MAX_CATCH_UP_DAYS`), a row that exists kept as it is (the
+    /// first tick of a period wins), and queues their deliveries. Nothing when Hub billing is
+    /// not configured. Returns the number of reports recorded or confirmed.
     pub async fn tick(&self, tick: DateTime<Utc>) -> ApiResult<usize> {
         if self.upstream.require(Integration::Hub).is_err() {
             tracing::info!("Hub billing is not configured: no usage reported");
             return Ok(0);
         }
-        let period = period_of(tick);
+        let mut reported = 0;
+        for period in self.periods(period_of(tick)).await? {
+            reported += self.report(period).await?;
+        }
+        Ok(reported)
+    }
+
+    /// The periods a tick of `period` reports: the days after the last one recorded up to
+    /// `period` (only `period` when nothing was ever recorded: no history is invented).
+    async fn periods(&self, period: NaiveDate) -> ApiResult<Vec<NaiveDate>> {
+        let last: Option<String> = billing_reports::Entity::find()
+            .select_only()
+            .column_as(billing_reports::Column::Period.max(), "last")
+            .filter(billing_reports::Column::Period.lte(period.to_string()))
+            .into_tuple()
+            .one(&self.db)
+            .await?
+            .flatten();
+        let last = last.and_then(|p| NaiveDate::parse_from_str(&p, "%Y-%m-%d").ok());
+        let Some(last) = last.filter(|last| *last < period) else {
+            return Ok(vec![period]);
+        };
+        let oldest = period - TimeDelta::days(MAX_CATCH_UP_DAYS - 1);
+        let first = (last + TimeDelta::days(1)).max(oldest);
+        if first > last + TimeDelta::days(1) {
+            tracing::warn!(%last, %first, "billing: days older than the catch-up window are not reported");
+        }
+        Ok(first.iter_days().take_while(|day| *day <= period).collect())
+    }
+
+    /// Records one period's reports and queues their deliveries.
+    async fn report(&self, period: NaiveDate) -> ApiResult<usize> {
         let reports = usage::usage(&self.db, period).await?;
         let now = Utc::now();
         let rows: Vec<billing_reports::ActiveModel> = reports

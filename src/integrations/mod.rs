@@ -1,21 +1,13 @@
-//! Upstream integrations: one module per upstream (as they arrive), and the status page.
+//! The Integrations page (each upstream's configuration and health, the records the features
+//! left: PSA links, CRM opportunities, CMDB runs, billing reports, Bus events), the probe, Hub
+//! billing and the Bus. The upstream clients are in `upstream/`, the features that call them
+//! with their domain (`code::psa`, `code::crm`, `code::cmdb`).
 
-pub mod actions;
-pub mod ai;
 pub mod billing;
 pub mod bus;
-pub mod client;
-pub mod cmdb;
-pub mod crm;
 pub mod graphql;
-pub mod health;
-pub mod insight;
 pub mod probe;
-pub mod psa;
 pub mod service;
-pub mod ses;
-pub mod status;
-pub mod sync;
 pub mod types;
 
 pub use service::IntegrationsService;

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use jobs::{BoxDynError, QueueTask, Runner};
 use serde::{Deserialize, Serialize};
 
-use super::client::{Retry, UpstreamClient};
-use super::status::Integration;
 use super::types::{Integration as IntegrationView, IntegrationName};
 use crate::graphql::{principal, service};
 use crate::integrations::IntegrationsService;
 use crate::kernel::errors::ApiResult;
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// The probe request: `GET {base}/health` with the integration's credentials (our contract for
 /// PSA, CRM, CMDB, Hub billing and the Bus), `GET {AI_GATEWAY_URL}/v1/models` for the

@@ -10,11 +10,11 @@ use entities::{
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::status::Integration;
 use crate::config::IntegrationsConfig;
 use crate::kernel::errors::ApiResult;
 use crate::kernel::lists::list_page;
 use crate::kernel::paging::{Listed, Window};
+use crate::upstream::integration::Integration;
 
 /// One row of the status page.
 pub struct IntegrationStatus {

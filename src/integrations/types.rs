@@ -7,10 +7,10 @@ use entities::{
 };
 
 use super::service::IntegrationStatus;
-use super::status::Integration as Upstream;
+use crate::code::psa::PsaService;
 use crate::graphql::relay::{connection, global_id};
-use crate::integrations::psa::PsaService;
 use crate::tenancy::graphql::Product;
+use crate::upstream::integration::Integration as Upstream;
 
 /// An upstream the gateway talks to.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -211,8 +211,8 @@ impl CrmOpportunity {
         &self.0.source_kind
     }
     /// What it came from.
-    async fn source(&self) -> async_graphql::Result<super::actions::CrmOpportunitySource> {
-        let source = super::crm::Source::parse(&self.0.source_kind).ok_or_else(|| {
+    async fn source(&self) -> async_graphql::Result<crate::code::actions::CrmOpportunitySource> {
+        let source = crate::code::crm::Source::parse(&self.0.source_kind).ok_or_else(|| {
             crate::kernel::errors::ApiError::Internal(anyhow::anyhow!(
                 "unknown CRM source kind {:?}",
                 self.0.source_kind
@@ -222,8 +222,8 @@ impl CrmOpportunity {
     }
     /// The recommendation or repository it came from.
     async fn source_id(&self) -> ID {
-        let type_name = match super::crm::Source::parse(&self.0.source_kind) {
-            Some(super::crm::Source::MigrationRecommendation) => "Recommendation",
+        let type_name = match crate::code::crm::Source::parse(&self.0.source_kind) {
+            Some(crate::code::crm::Source::MigrationRecommendation) => "Recommendation",
             _ => "Repository",
         };
         global_id(type_name, self.0.source_id)

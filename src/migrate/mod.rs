@@ -19,6 +19,7 @@ pub mod service;
 pub mod status;
 pub mod subscriptions;
 pub mod types;
+pub mod usage;
 
 pub use agents::AgentService;
 pub use credentials::CredentialService;

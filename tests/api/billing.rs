@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use entities::billing_reports;
-use entities::enums::{DeliveryStatus, JobKind};
-use entities::{jobs as job_rows, repositories};
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use entities::enums::{DeliveryStatus, JobKind, Lifecycle, OrgStatus};
+use entities::{jobs as job_rows, organizations, repositories};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use stack_gateway::config::Config;
 use stack_gateway::integrations::billing::BillingTick;
@@ -285,6 +285,137 @@ both!(
         tokio::time::sleep(Duration::from_millis(1_500)).await;
         assert_eq!(reports(&app).await.len(), 4);
         assert_eq!(usage_requests(&hub).await.len(), 4);
+    }
+);
+
+both!(
+    billing_counts_protected_repositories_and_reports_every_missed_day_once,
+    |backend| async move {
+        let hub = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/usage"))
+            .respond_with(accepted())
+            .mount(&hub)
+            .await;
+        let uri = hub.uri();
+        let app = spawn_app_with(backend, |c| configure(c, &uri)).await;
+        let db = &app.services.db;
+        let tenant = app.tenant("tenant-a").await;
+        // Two organizations of 5 repositories, all active to begin with.
+        let repos = app.seed_code(tenant, "a", 2, 5, 0).await;
+        repositories::Entity::update_many()
+            .col_expr(
+                repositories::Column::Lifecycle,
+                sea_orm::sea_query::Expr::value(Lifecycle::Active),
+            )
+            .filter(repositories::Column::TenantId.eq(tenant))
+            .exec(db)
+            .await
+            .unwrap();
+        let rows = repositories::Entity::find()
+            .filter(repositories::Column::TenantId.eq(tenant))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), repos.len());
+        // The first organization is disconnected: none of its repositories count.
+        let gone = rows[0].organization_id;
+        organizations::Entity::update(organizations::ActiveModel {
+            id: Set(gone),
+            status: Set(OrgStatus::Disconnected),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        let kept: Vec<_> = rows.iter().filter(|r| r.organization_id != gone).collect();
+        assert_eq!(kept.len(), 5);
+        // Of the other's five: one archived, one sunset, one missing → two protected.
+        let change = |id: Uuid, m: repositories::ActiveModel| async move {
+            repositories::Entity::update(repositories::ActiveModel { id: Set(id), ..m })
+                .exec(db)
+                .await
+                .unwrap();
+        };
+        change(
+            kept[0].id,
+            repositories::ActiveModel {
+                archived: Set(true),
+                ..Default::default()
+            },
+        )
+        .await;
+        change(
+            kept[1].id,
+            repositories::ActiveModel {
+                lifecycle: Set(Lifecycle::Sunset),
+                ..Default::default()
+            },
+        )
+        .await;
+        change(
+            kept[2].id,
+            repositories::ActiveModel {
+                missing_since: Set(Some(Utc::now())),
+                ..Default::default()
+            },
+        )
+        .await;
+        // Migrate: a completed mailbox job that finished two days ago.
+        let jobs = app.seed_migrate(tenant, "a", 1, 4, 0).await;
+        let day = |n: i64| Utc::now().date_naive() - TimeDelta::days(n);
+        let noon = day(2).and_hms_opt(12, 0, 0).unwrap().and_utc();
+        set_job(&app, jobs[3], JobKind::Mailbox, noon, 2.5, 4).await;
+
+        // A tick four days ago was the last that ran (it reported day 4)...
+        push_tick(&app, todays_tick() - TimeDelta::days(3)).await;
+        wait_reports(&app, 3, settled).await;
+        // ... then no replica ran until today: days 3, 2 and 1 are reported now, once each.
+        push_tick(&app, todays_tick()).await;
+        let rows = wait_reports(&app, 12, settled).await;
+        assert!(
+            rows.iter().all(|r| r.status == DeliveryStatus::Sent),
+            "{rows:#?}"
+        );
+        let requests = usage_requests(&hub).await;
+        assert_eq!(requests.len(), 12);
+        let mut by_key: HashMap<String, Value> = HashMap::new();
+        for request in &requests {
+            let body = body_of(request);
+            let key = key_of(request);
+            assert_eq!(
+                key,
+                format!(
+                    "hub-billing:{tenant}:{}:{}:{}",
+                    body["product"].as_str().unwrap(),
+                    body["metric"].as_str().unwrap(),
+                    body["period"].as_str().unwrap()
+                )
+            );
+            assert!(
+                by_key.insert(key, body).is_none(),
+                "a report was sent twice"
+            );
+        }
+        let quantity = |metric: &str, product: &str, n: i64| {
+            by_key[&format!("hub-billing:{tenant}:{product}:{metric}:{}", day(n))]["quantity"]
+                .clone()
+        };
+        for n in 1..=4 {
+            assert_eq!(quantity("repos_protected", "code", n), json!(2), "day -{n}");
+            let (gb, mailboxes) = if n == 2 {
+                (json!(2.5), json!(4))
+            } else {
+                (json!(0.0), json!(0))
+            };
+            assert_eq!(quantity("gb_transferred", "migrate", n), gb, "day -{n}");
+            assert_eq!(quantity("mailboxes", "migrate", n), mailboxes, "day -{n}");
+        }
+        // Ticking again changes nothing.
+        push_tick(&app, todays_tick() + TimeDelta::minutes(5)).await;
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(reports(&app).await.len(), 12);
+        assert_eq!(usage_requests(&hub).await.len(), 12);
     }
 );
 

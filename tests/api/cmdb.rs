@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, PrimaryKeyTrait, QueryFilter,
 };
 use serde_json::{Value, json};
-use stack_gateway::integrations::cmdb::CmdbSyncTick;
+use stack_gateway::code::cmdb::CmdbSyncTick;
 use uuid::Uuid;
 use wiremock::matchers::{header, method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};

@@ -30,7 +30,12 @@ const JOB_CREDENTIALS: &str =
 
 async fn app_with_azure(backend: Backend) -> (TestApp, Azure) {
     let azure = Azure::start().await;
-    let app = spawn_app_with(backend, |c| azure.configure(c)).await;
+    let app = spawn_app_with(backend, |c| {
+        azure.configure(c);
+        // The browser goes back to the front-end; Microsoft comes back to the gateway.
+        c.frontend = stack_gateway::config::Frontend::same_as("https://app.example.com");
+    })
+    .await;
     (app, azure)
 }
 
@@ -231,7 +236,7 @@ both!(
         assert_eq!(status, 303);
         let location = headers["location"].to_str().unwrap();
         assert!(
-            location.starts_with("http://gateway.test/?storage=connected"),
+            location.starts_with("https://app.example.com/?storage=connected"),
             "{location}"
         );
         assert_eq!(headers["cache-control"], "no-store");
@@ -690,8 +695,9 @@ both!(
 both!(
     credentials_callbacks_with_a_bad_state_or_code_store_nothing,
     |backend| async move {
-        use stack_gateway::migrate::credentials::oauth::ConnectState;
+        use stack_gateway::migrate::credentials::{FLOW, StorageConnection};
         use stack_gateway::secrets::SecretBox;
+        use stack_gateway::upstream::oauth_state::ConnectState;
         let (app, azure) = app_with_azure(backend).await;
         let admin = app.token(&Who::ADMIN_A);
         let project = create_project(&app, &admin, "Contoso mail").await;
@@ -705,25 +711,25 @@ both!(
         let tenant = app.tenant("tenant-a").await;
         let expired = ConnectState {
             expires_at: Utc::now() - TimeDelta::seconds(5),
-            ..ConnectState::new(
+            ..ConnectState::new(StorageConnection {
                 tenant,
-                uuid_of(&project),
-                uuid::Uuid::now_v7(),
-                ACCOUNT.into(),
-                CONTAINER.into(),
-                "organizations".into(),
-            )
+                project: uuid_of(&project),
+                user: uuid::Uuid::now_v7(),
+                account: ACCOUNT.into(),
+                container: CONTAINER.into(),
+                azure_tenant: "organizations".into(),
+            })
         };
-        let expired = expired.seal(&app.services.secrets);
-        let foreign = ConnectState::new(
+        let expired = expired.seal(&FLOW, &app.services.secrets);
+        let foreign = ConnectState::new(StorageConnection {
             tenant,
-            uuid_of(&project),
-            uuid::Uuid::now_v7(),
-            ACCOUNT.into(),
-            CONTAINER.into(),
-            "organizations".into(),
-        )
-        .seal(&SecretBox::new(&[9u8; 32]));
+            project: uuid_of(&project),
+            user: uuid::Uuid::now_v7(),
+            account: ACCOUNT.into(),
+            container: CONTAINER.into(),
+            azure_tenant: "organizations".into(),
+        })
+        .seal(&FLOW, &SecretBox::new(&[9u8; 32]));
         let cases: Vec<Vec<(&str, &str)>> = vec![
             vec![("code", "good-code")],
             vec![("code", "good-code"), ("state", "not-a-state")],

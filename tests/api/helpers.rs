@@ -89,6 +89,7 @@ pub fn test_config(dir: PathBuf, database_url: Option<String>) -> Config {
         data_dir: dir,
         bind_addr: "127.0.0.1:0".parse().unwrap(),
         public_url: "http://gateway.test".into(),
+        frontend: stack_gateway::config::Frontend::same_as("http://gateway.test"),
         production: false,
         sso: SsoConfig {
             secret: SECRET.as_bytes().to_vec(),

@@ -15,6 +15,7 @@ mod credentials;
 mod crm;
 mod demo;
 mod discovery;
+mod frontends;
 mod graph;
 mod hostile;
 mod hostile_graphql;

@@ -15,10 +15,11 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entities::organizations;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
+use stack_gateway::code::providers::ConnectTarget;
 use stack_gateway::code::providers::azure_devops_flow::FLOW;
-use stack_gateway::code::providers::connect_state::ConnectState;
 use stack_gateway::code::providers::credentials::Credentials;
 use stack_gateway::code::providers::gitlab_flow::FLOW as GITLAB_FLOW;
+use stack_gateway::upstream::oauth_state::ConnectState;
 use uuid::Uuid;
 use wiremock::{MockServer, ResponseTemplate};
 
@@ -232,7 +233,9 @@ both!(azure_devops_connect_flow_end_to_end, |backend| async move {
     );
     // The state is ours: it opens, names the organization and carries the verifier whose S256
     // is the challenge; it lives 15 minutes.
-    let state = FLOW.open(&app.services.secrets, &params["state"]).unwrap();
+    let state = FLOW
+        .open::<ConnectTarget>(&app.services.secrets, &params["state"])
+        .unwrap();
     assert_eq!(state.target, "acme");
     assert_eq!(state.challenge(), params["code_challenge"]);
     assert!(!params["state"].contains(&state.verifier));
@@ -368,7 +371,11 @@ both!(
                     .unwrap(),
             )
         };
-        let fresh = ConnectState::new(tenant, Uuid::now_v7(), "acme".into());
+        let fresh = ConnectState::new(ConnectTarget {
+            tenant,
+            user: Uuid::now_v7(),
+            target: "acme".into(),
+        });
         let mut altered = fresh.seal(&FLOW, &app.services.secrets).into_bytes();
         let last = altered.len() - 3;
         altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
@@ -376,8 +383,12 @@ both!(
             "not-a-state".to_string(),
             String::from_utf8(altered).unwrap(),
             // Sealed with our key for other purposes: a GitLab state, a bare value.
-            ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
-                .seal(&GITLAB_FLOW, &app.services.secrets),
+            ConnectState::new(ConnectTarget {
+                tenant,
+                user: Uuid::now_v7(),
+                target: "acme".into(),
+            })
+            .seal(&GITLAB_FLOW, &app.services.secrets),
             foreign(&format!(
                 "azure-connect-state:v1:{}",
                 serde_json::to_string(&fresh).unwrap()
@@ -708,7 +719,7 @@ both!(
             .as_str()
             .unwrap_or_else(|| panic!("{body}"));
         let state = FLOW
-            .open(&app.services.secrets, &query_of(url)["state"])
+            .open::<ConnectTarget>(&app.services.secrets, &query_of(url)["state"])
             .unwrap();
         assert_eq!(state.target, "acme");
 

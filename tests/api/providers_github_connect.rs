@@ -124,10 +124,12 @@ both!(
         let (status, _, body) = callback_at(&app, &setup).await;
         assert_eq!((status, code(&body)), (400, "BAD_USER_INPUT"), "{body}");
         // A state sealed for another flow (GitLab's purpose) does not open either.
-        let other = stack_gateway::code::providers::connect_state::ConnectState::new(
-            app.tenant("tenant-a").await,
-            uuid::Uuid::now_v7(),
-            github_fake::INSTALLATION.to_string(),
+        let other = stack_gateway::upstream::oauth_state::ConnectState::new(
+            stack_gateway::code::providers::ConnectTarget {
+                tenant: app.tenant("tenant-a").await,
+                user: uuid::Uuid::now_v7(),
+                target: github_fake::INSTALLATION.to_string(),
+            },
         )
         .seal(
             &stack_gateway::code::providers::gitlab_flow::FLOW,

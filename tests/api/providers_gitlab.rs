@@ -12,9 +12,10 @@ use entities::organizations;
 use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use stack_gateway::code::providers::connect_state::ConnectState;
+use stack_gateway::code::providers::ConnectTarget;
 use stack_gateway::code::providers::credentials::Credentials;
 use stack_gateway::code::providers::gitlab_flow::FLOW;
+use stack_gateway::upstream::oauth_state::ConnectState;
 use uuid::Uuid;
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -369,7 +370,11 @@ both!(
             ),
             ConnectState {
                 expires_at: Utc::now() - TimeDelta::seconds(1),
-                ..ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
+                ..ConnectState::new(ConnectTarget {
+                    tenant,
+                    user: Uuid::now_v7(),
+                    target: "acme".into(),
+                })
             }
             .seal(&FLOW, &app.services.secrets),
         ];
@@ -382,8 +387,12 @@ both!(
             );
         }
         // GitLab saying access_denied with a valid state: refused, nothing stored.
-        let fresh = ConnectState::new(tenant, Uuid::now_v7(), "acme".into())
-            .seal(&FLOW, &app.services.secrets);
+        let fresh = ConnectState::new(ConnectTarget {
+            tenant,
+            user: Uuid::now_v7(),
+            target: "acme".into(),
+        })
+        .seal(&FLOW, &app.services.secrets);
         let (status, _, _) = callback(&app, &[("error", "access_denied"), ("state", &fresh)]).await;
         assert_eq!(status, 400);
         assert!(server.received_requests().await.unwrap().is_empty());

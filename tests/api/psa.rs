@@ -62,6 +62,8 @@ pub(crate) async fn setup(
     let app = spawn_app_with(backend, |c| {
         c.integrations.psa_api_url = Some(uri);
         c.integrations.psa_service_key = Some("psa-key".into());
+        // Links in tickets go to the front-end, not to the gateway.
+        c.frontend = stack_gateway::config::Frontend::same_as("https://app.example.com");
         // The probes' `GET /health` would race with what these tests count and assert.
         c.schedules
             .insert("integration-probes".into(), "off".into());
@@ -292,7 +294,7 @@ both!(
                 assert!(title.contains(part), "{title} lacks {part}");
             }
             let description = b["description"].as_str().unwrap();
-            let url = format!("http://gateway.test/findings/{id}");
+            let url = format!("https://app.example.com/findings/{id}");
             let mut expected: Vec<String> = in_description.iter().map(|p| p.to_string()).collect();
             expected.extend([
                 finding.description.clone(),
@@ -441,7 +443,7 @@ both!(
         assert_eq!(b["target_platform"], "Azure App Service");
         assert_eq!(b["client"]["psa_client_id"], "PSA-CONTOSO");
         assert_eq!(b["repository"]["full_name"], "contoso/billing-api");
-        let url = format!("http://gateway.test/recommendations/{id}");
+        let url = format!("https://app.example.com/recommendations/{id}");
         assert_eq!(b["recommendation_url"], url);
         let description = b["description"].as_str().unwrap();
         for part in [

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::integrations::ai::Structured;
+use crate::upstream::ai::Structured;
 
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result<(), String> {
     let len = value.trim().chars().count();

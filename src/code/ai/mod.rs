@@ -20,11 +20,11 @@ use uuid::Uuid;
 use std::collections::HashMap;
 
 use crate::auth::{Access, User};
-use crate::integrations::ai::AiClient;
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::lists::children_per_parent;
 use crate::kernel::paging::Window;
+use crate::upstream::ai::AiClient;
 use kinds::{AiRunKind, AiRunStatus, DocumentType};
 pub use task::{AiRun, register};
 

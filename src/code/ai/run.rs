@@ -17,7 +17,6 @@ use super::answers::{
 };
 use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
 use super::prompts::{self, RepoContext};
-use crate::integrations::ai::Scope;
 use crate::integrations::bus::{
     self,
     events::{DocumentationGenerated, DocumentationRefreshed},
@@ -25,6 +24,7 @@ use crate::integrations::bus::{
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
+use crate::upstream::ai::Scope;
 
 /// What a successful run writes besides its own row.
 enum Outcome {

@@ -19,9 +19,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::github::{Github, rank};
-use super::wire::ProviderResult;
 use crate::kernel::errors::{ApiResult, Code};
+use crate::upstream::github::{Github, rank};
+use crate::upstream::provider_wire::ProviderResult;
 
 /// The `tool` of the findings the audit owns (it resolves only these).
 pub const TOOL: &str = "github-access-audit";
@@ -72,7 +72,7 @@ fn optional<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
     }
 }
 
-fn logins(users: Option<Vec<super::github::User>>) -> HashSet<String> {
+fn logins(users: Option<Vec<crate::upstream::github::User>>) -> HashSet<String> {
     users
         .unwrap_or_default()
         .into_iter()

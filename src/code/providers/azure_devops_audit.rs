@@ -13,7 +13,7 @@ use entities::enums::{AccessIssue, Severity};
 use entities::repositories;
 
 use super::audit::{INACTIVE_DAYS, Issue};
-use super::azure_devops::{Entitlement, ProjectEntitlement};
+use crate::upstream::azure_devops::{Entitlement, ProjectEntitlement};
 
 /// The `tool` of the findings this audit owns.
 pub const TOOL: &str = "azure-devops-access-audit";

@@ -11,17 +11,19 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 
 use uuid::Uuid;
 
-use super::azure_devops::{self, AzureDevops, Grant};
-use super::connect_state::{ConnectState, Flow};
+use super::ConnectTarget;
 use super::credentials::Credentials;
-use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, audit, azure_devops_audit, discovery};
 use crate::auth::User;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
+use crate::upstream::azure_devops::{self, AzureDevops, Grant};
+use crate::upstream::oauth_state::{ConnectState, Flow};
+use crate::upstream::provider_wire::ProviderResult;
 
 pub const FLOW: Flow = Flow {
     purpose: "azure-devops-connect-state:v1:",
+    product: "Azure DevOps",
     sign_in: "Microsoft",
     mutation: "connectAzureDevopsOrganization",
 };
@@ -78,7 +80,11 @@ impl ProviderService {
         admin_of_code(user)?;
         let organization = organization_name(organization)?;
         self.azure_devops.require()?;
-        let state = ConnectState::new(user.tenant_id, user.user_id, organization);
+        let state = ConnectState::new(ConnectTarget {
+            tenant: user.tenant_id,
+            user: user.user_id,
+            target: organization,
+        });
         let mut url = self.azure_devops.endpoint("authorize")?;
         url.query_pairs_mut()
             .append_pair("client_id", self.azure_devops.client_id())
@@ -104,7 +110,7 @@ impl ProviderService {
         state: Option<&str>,
         error: Option<&str>,
     ) -> ApiResult<String> {
-        let (state, code) = FLOW.callback(&self.secrets, code, state, error)?;
+        let (state, code) = FLOW.callback::<ConnectTarget>(&self.secrets, code, state, error)?;
         let grant = Grant::Code {
             code,
             verifier: &state.verifier,
@@ -186,7 +192,7 @@ impl ProviderService {
         }
         Ok(format!(
             "{}/?organization=connected&id={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Organization", org.id)
         ))
     }

@@ -38,7 +38,7 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    pub fn gitlab(tokens: &super::gitlab::Tokens, now: DateTime<Utc>) -> Self {
+    pub fn gitlab(tokens: &crate::upstream::gitlab::Tokens, now: DateTime<Utc>) -> Self {
         Credentials {
             installation_id: 0,
             token: Some(tokens.access_token.clone()),
@@ -47,10 +47,13 @@ impl Credentials {
         }
     }
 
-    pub fn azure_devops(tokens: &super::azure_devops::Tokens, now: DateTime<Utc>) -> Self {
+    pub fn azure_devops(
+        tokens: &crate::upstream::azure_devops::Tokens,
+        now: DateTime<Utc>,
+    ) -> Self {
         let lifetime = tokens
             .expires_in
-            .unwrap_or(super::azure_devops::DEFAULT_TOKEN_SECONDS);
+            .unwrap_or(crate::upstream::azure_devops::DEFAULT_TOKEN_SECONDS);
         Credentials {
             installation_id: 0,
             token: Some(tokens.access_token.clone()),

@@ -16,13 +16,13 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::github::{OrgInfo, Repo};
 use super::provider_name;
 use crate::integrations::bus::{
     self,
     events::{OrgConnected, RepoDiscovered},
 };
 use crate::kernel::errors::ApiResult;
+use crate::upstream::github::{OrgInfo, Repo};
 
 /// What `apply` changed.
 #[derive(Debug, Default, Clone, Copy)]

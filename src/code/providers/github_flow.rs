@@ -12,16 +12,18 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::connect_state::{ConnectState, Flow};
+use super::ConnectTarget;
 use super::credentials::Credentials;
-use super::github::Installation;
 use super::{ProviderService, admin_of_code, discovery};
 use crate::auth::User;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
+use crate::upstream::github::Installation;
+use crate::upstream::oauth_state::{ConnectState, Flow};
 
 pub const FLOW: Flow = Flow {
     purpose: "github-connect-state:v1:",
+    product: "GitHub",
     sign_in: "GitHub",
     mutation: "connectGithubOrganization",
 };
@@ -66,7 +68,11 @@ impl ProviderService {
     pub async fn connect_github(&self, user: &User) -> ApiResult<GithubInstallLink> {
         admin_of_code(user)?;
         let (slug, _) = self.github.connect_settings()?;
-        let state = ConnectState::new(user.tenant_id, user.user_id, String::new());
+        let state = ConnectState::new(ConnectTarget {
+            tenant: user.tenant_id,
+            user: user.user_id,
+            target: String::new(),
+        });
         let base = self.github.web_base();
         let mut url =
             url::Url::parse(&format!("{base}/apps/{slug}/installations/new")).map_err(|_| {
@@ -97,13 +103,16 @@ impl ProviderService {
             // A member asked an owner to install the App: nothing to connect yet.
             return Ok(format!(
                 "{}/?organization=requested",
-                self.public_url.trim_end_matches('/')
+                self.frontend_url.trim_end_matches('/')
             ));
         }
         let id = installation_id(installation)?;
         let (_, client) = self.github.connect_settings()?;
         let next = ConnectState {
-            target: id.to_string(),
+            subject: ConnectTarget {
+                target: id.to_string(),
+                ..state.subject
+            },
             ..state
         };
         let mut url = url::Url::parse(&format!("{}/login/oauth/authorize", self.github.web_base()))
@@ -129,7 +138,7 @@ impl ProviderService {
         error: Option<&str>,
         installation: Option<&str>,
     ) -> ApiResult<String> {
-        let (state, code) = FLOW.callback(&self.secrets, code, state, error)?;
+        let (state, code) = FLOW.callback::<ConnectTarget>(&self.secrets, code, state, error)?;
         let id = match state.target.as_str() {
             "" => installation_id(installation)?,
             target => installation_id(Some(target))?,
@@ -158,13 +167,13 @@ impl ProviderService {
         tracing::info!(org = %org.id, tenant = %org.tenant_id, user = %state.user, "GitHub installation connected; discovery queued");
         Ok(format!(
             "{}/?organization=connecting&id={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Organization", org.id)
         ))
     }
 
     /// A state is good for one callback: a replayed one is refused before any GitHub call.
-    async fn spend_state(&self, state: &ConnectState) -> ApiResult<()> {
+    async fn spend_state(&self, state: &ConnectState<ConnectTarget>) -> ApiResult<()> {
         let digest = Sha256::digest(state.verifier.as_bytes());
         let used = used_tokens::ActiveModel {
             jti: Set(format!("github-connect:{}", hex::encode(digest))),
@@ -186,7 +195,7 @@ impl ProviderService {
     /// first discovery. One installation, one tenant: checked here, and by a unique index.
     async fn stage_github(
         &self,
-        state: &ConnectState,
+        state: &ConnectState<ConnectTarget>,
         id: i64,
         found: &Installation,
     ) -> ApiResult<organizations::Model> {

@@ -18,8 +18,8 @@ use entities::enums::{AccessIssue, Severity};
 use entities::repositories;
 
 use super::audit::{INACTIVE_DAYS, Issue, Unjudged};
-use super::gitlab::{Gitlab, Member, UserDetails};
-use super::wire::ProviderResult;
+use crate::upstream::gitlab::{Gitlab, Member, UserDetails};
+use crate::upstream::provider_wire::ProviderResult;
 
 /// The `tool` of the findings this audit owns.
 pub const TOOL: &str = "gitlab-access-audit";

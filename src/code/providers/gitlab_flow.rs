@@ -10,17 +10,19 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use uuid::Uuid;
 
-use super::connect_state::{ConnectState, Flow};
+use super::ConnectTarget;
 use super::credentials::Credentials;
-use super::gitlab::{self, Gitlab, Grant};
-use super::wire::ProviderResult;
 use super::{ProviderService, RunOutcome, admin_of_code, audit, discovery, gitlab_audit};
 use crate::auth::User;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::global_id;
+use crate::upstream::gitlab::{self, Gitlab, Grant};
+use crate::upstream::oauth_state::{ConnectState, Flow};
+use crate::upstream::provider_wire::ProviderResult;
 
 pub const FLOW: Flow = Flow {
     purpose: "gitlab-connect-state:v1:",
+    product: "GitLab",
     sign_in: "GitLab",
     mutation: "connectGitlabGroup",
 };
@@ -63,7 +65,11 @@ impl ProviderService {
         admin_of_code(user)?;
         let group = group_path(group)?;
         self.gitlab.require()?;
-        let state = ConnectState::new(user.tenant_id, user.user_id, group);
+        let state = ConnectState::new(ConnectTarget {
+            tenant: user.tenant_id,
+            user: user.user_id,
+            target: group,
+        });
         let mut url =
             url::Url::parse(&format!("{}/oauth/authorize", self.gitlab.base())).map_err(|_| {
                 ApiError::new(Code::IntegrationNotConfigured, "GITLAB_URL is not a URL")
@@ -91,7 +97,7 @@ impl ProviderService {
         state: Option<&str>,
         error: Option<&str>,
     ) -> ApiResult<String> {
-        let (state, code) = FLOW.callback(&self.secrets, code, state, error)?;
+        let (state, code) = FLOW.callback::<ConnectTarget>(&self.secrets, code, state, error)?;
         let grant = Grant::Code {
             code,
             verifier: &state.verifier,
@@ -168,7 +174,7 @@ impl ProviderService {
         }
         Ok(format!(
             "{}/?organization=connected&id={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Organization", org.id)
         ))
     }

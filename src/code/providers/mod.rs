@@ -8,24 +8,16 @@
 //! handling: docs/providers.md.
 
 pub mod audit;
-pub mod azure_devops;
 pub mod azure_devops_audit;
 pub mod azure_devops_flow;
-pub mod azure_devops_types;
-pub mod connect_state;
 pub mod credentials;
 pub mod discovery;
-pub mod github;
 pub mod github_flow;
-pub mod github_user;
-pub mod gitlab;
 pub mod gitlab_audit;
 pub mod gitlab_flow;
 pub mod graphql;
-pub mod oauth;
 pub mod queued;
 pub mod task;
-pub mod wire;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entities::enums::{OrgStatus, Product, Provider};
@@ -38,14 +30,24 @@ use uuid::Uuid;
 
 use crate::auth::{Access, User};
 use crate::integrations::bus::{self, events::OrgDisconnected};
-use crate::integrations::client::UpstreamClient;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::secrets::SecretBox;
-use azure_devops::AzureDevops;
+use crate::upstream::azure_devops::AzureDevops;
+use crate::upstream::client::UpstreamClient;
+use crate::upstream::github::{Github, OrgInfo, Repo};
+use crate::upstream::gitlab::Gitlab;
+use crate::upstream::provider_wire::ProviderError;
 use credentials::Credentials;
-use github::{Github, OrgInfo, Repo};
-use gitlab::Gitlab;
-use wire::ProviderError;
+use serde::{Deserialize, Serialize};
+
+/// Who connects which group or organization (`target`; empty for GitHub until its setup URL
+/// names the installation): what a provider connect flow's sealed state carries.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct ConnectTarget {
+    pub tenant: Uuid,
+    pub user: Uuid,
+    pub target: String,
+}
 
 pub use task::{GitlabRevocation, OrganizationDiscovery, register};
 
@@ -94,7 +96,10 @@ pub struct ProviderService {
     azure_devops: AzureDevops,
     secrets: SecretBox,
     bus_wake: std::sync::Arc<tokio::sync::Notify>,
+    /// The gateway's own URL (OAuth callbacks come back to it).
     public_url: String,
+    /// `FRONTEND_URL`: where the browser goes back to after a connect flow.
+    frontend_url: String,
     /// Where a disconnected GitLab group's revocation waits out a GitLab outage.
     queue: jobs::Queue,
     revocation_retry_base: std::time::Duration,
@@ -116,6 +121,7 @@ impl ProviderService {
         secrets: SecretBox,
         bus_wake: std::sync::Arc<tokio::sync::Notify>,
         public_url: String,
+        frontend_url: String,
         queue: jobs::Queue,
     ) -> Self {
         let revocation_retry_base =
@@ -128,6 +134,7 @@ impl ProviderService {
             secrets,
             bus_wake,
             public_url,
+            frontend_url,
             queue,
             revocation_retry_base,
         }

@@ -85,9 +85,11 @@ fn origin_allowed(state: &AppState, headers: &HeaderMap) -> bool {
         return true;
     };
     let origin = origin.trim_end_matches('/');
-    let allowed = &state.services.config.subscriptions.allowed_origins;
+    let config = &state.services.config;
+    let allowed = &config.subscriptions.allowed_origins;
     if allowed
         .iter()
+        .chain(&config.frontend.cors_origins)
         .any(|o| o == "*" || o.eq_ignore_ascii_case(origin))
     {
         return true;

@@ -1,22 +1,15 @@
-//! The quantities a tick reports, for every tenant at once (one grouped statement per metric).
-
-use std::collections::HashMap;
+//! The reports of one period, for every tenant at once: Code's and Migrate's own measures
+//! (`code::usage`, `migrate::usage`), one grouped statement per metric.
 
 use chrono::{NaiveDate, TimeDelta};
-use entities::enums::{JobKind, JobStatus, Lifecycle, Product};
-use entities::{jobs as job_rows, organizations, projects, repositories};
-use sea_orm::sea_query::{Asterisk, Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QuerySelect};
-use uuid::Uuid;
+use entities::enums::Product;
+use sea_orm::{DatabaseConnection, DbErr};
 
 use super::{BillingDelivery, GB_TRANSFERRED, MAILBOXES, REPOS_PROTECTED};
 
-/// Each report of `period` with its quantity. A tenant uses Code when it has an organization
-/// and Migrate when it has a project; it then reports (zero included) every metric of the product:
-/// - `repos_protected`: repositories with lifecycle `active` and not missing, at the tick;
-/// - `gb_transferred`: the sum of `gb_transferred` of jobs that finished (`finished_at`, any
-///   final status) during the period;
-/// - `mailboxes`: the sum of `mailbox_count` of mailbox jobs completed during the period.
+/// Each report of `period` with its quantity. A tenant that uses a product reports every
+/// metric of it, zero included. `repos_protected` is the count now (no history is kept: a
+/// missed day reported late carries the count of its catch-up); the transfers are the period's.
 pub(super) async fn usage(
     db: &DatabaseConnection,
     period: NaiveDate,
@@ -26,56 +19,6 @@ pub(super) async fn usage(
         .expect("midnight exists")
         .and_utc();
     let end = start + TimeDelta::days(1);
-    let code: Vec<Uuid> = organizations::Entity::find()
-        .select_only()
-        .column(organizations::Column::TenantId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let migrate: Vec<Uuid> = projects::Entity::find()
-        .select_only()
-        .column(projects::Column::TenantId)
-        .distinct()
-        .into_tuple()
-        .all(db)
-        .await?;
-    let repos: HashMap<Uuid, i64> = repositories::Entity::find()
-        .select_only()
-        .column(repositories::Column::TenantId)
-        .column_as(Expr::col(Asterisk).count(), "n")
-        .filter(repositories::Column::Lifecycle.eq(Lifecycle::Active))
-        .filter(repositories::Column::MissingSince.is_null())
-        .group_by(repositories::Column::TenantId)
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let finished = || {
-        job_rows::Entity::find()
-            .select_only()
-            .column(job_rows::Column::TenantId)
-            .filter(job_rows::Column::FinishedAt.gte(start))
-            .filter(job_rows::Column::FinishedAt.lt(end))
-            .group_by(job_rows::Column::TenantId)
-    };
-    let gb: HashMap<Uuid, Option<f64>> = finished()
-        .column_as(Expr::col(job_rows::Column::GbTransferred).sum(), "q")
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
-    let mailboxes: HashMap<Uuid, Option<i64>> = finished()
-        .column_as(Expr::col(job_rows::Column::MailboxCount).sum(), "q")
-        .filter(job_rows::Column::Kind.eq(JobKind::Mailbox))
-        .filter(job_rows::Column::Status.eq(JobStatus::Completed))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
     let report = |tenant_id, product, metric: &str| BillingDelivery {
         tenant_id,
         product,
@@ -83,20 +26,15 @@ pub(super) async fn usage(
         period: period.to_string(),
     };
     let mut reports = Vec::new();
-    for tenant in code {
-        let quantity = repos.get(&tenant).copied().unwrap_or(0) as f64;
-        reports.push((report(tenant, Product::Code, REPOS_PROTECTED), quantity));
+    for (tenant, repos) in crate::code::usage::repos_protected(db).await? {
+        reports.push((report(tenant, Product::Code, REPOS_PROTECTED), repos as f64));
     }
-    for tenant in migrate {
-        let quantity = round_gb(gb.get(&tenant).copied().flatten().unwrap_or(0.0));
-        reports.push((report(tenant, Product::Migrate, GB_TRANSFERRED), quantity));
-        let quantity = mailboxes.get(&tenant).copied().flatten().unwrap_or(0) as f64;
-        reports.push((report(tenant, Product::Migrate, MAILBOXES), quantity));
+    for (tenant, usage) in crate::migrate::usage::transfers(db, start, end).await? {
+        reports.push((report(tenant, Product::Migrate, GB_TRANSFERRED), usage.gb));
+        let mailboxes = usage.mailboxes as f64;
+        reports.push((report(tenant, Product::Migrate, MAILBOXES), mailboxes));
     }
+    // A stable order: deliveries are queued in it.
+    reports.sort_by_key(|a| a.0.key());
     Ok(reports)
-}
-
-/// GB are reported to the microgigabyte (a kilobyte): sums of doubles carry float noise.
-fn round_gb(gb: f64) -> f64 {
-    (gb * 1e6).round() / 1e6
 }

@@ -14,8 +14,8 @@ use sea_orm::{
 };
 use tokio::sync::{Notify, watch};
 
-use crate::integrations::client::{Retry, UpstreamClient};
-use crate::integrations::status::Integration;
+use crate::upstream::client::{Retry, UpstreamClient};
+use crate::upstream::integration::Integration;
 
 /// Any stable number: the advisory lock that makes one replica the deliverer.
 const DELIVERER_LOCK: i64 = 0x0053_544b_4742_5553; // "STKGBUS"

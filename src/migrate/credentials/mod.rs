@@ -3,9 +3,6 @@
 //! write-only SAS tokens to the agents that upload a job's data. The flow and its decisions:
 //! docs/credentials.md.
 
-pub mod azure;
-pub mod oauth;
-pub mod sas;
 pub mod types;
 mod vend;
 
@@ -19,16 +16,42 @@ use uuid::Uuid;
 
 use super::rules::{storage_account, storage_container};
 use crate::auth::User;
-use crate::integrations::client::UpstreamClient;
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
 use crate::kernel::paging::{expect_id, global_id};
 use crate::secrets::SecretBox;
-use azure::Grant;
-use oauth::ConnectState;
+use crate::upstream::azure_storage::{self, Grant};
+use crate::upstream::client::UpstreamClient;
+use crate::upstream::integration::Integration;
+use crate::upstream::microsoft::{self, SignIn};
+use crate::upstream::oauth_state::{ConnectState, Flow};
+use serde::{Deserialize, Serialize};
 use types::ConnectProjectStorageInput;
 
 pub use vend::Vended;
+
+/// Azure Storage's connect flow (its states are sealed for this purpose only).
+pub const FLOW: Flow = Flow {
+    purpose: "azure-connect-state:v1:",
+    product: "Azure",
+    sign_in: "Azure",
+    mutation: "connectProjectStorage",
+};
+
+/// Who connects which storage to which project: what the sealed state carries.
+#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+pub struct StorageConnection {
+    pub tenant: Uuid,
+    pub project: Uuid,
+    pub user: Uuid,
+    pub account: String,
+    pub container: String,
+    pub azure_tenant: String,
+}
+
+/// Where Microsoft sends the browser back.
+pub fn redirect_uri(public_url: &str) -> String {
+    format!("{}/auth/azure/callback", public_url.trim_end_matches('/'))
+}
 
 /// How long a refresh token lives when the token answer does not say (Microsoft's default).
 pub const REFRESH_TOKEN_DAYS: i64 = 90;
@@ -38,7 +61,10 @@ pub struct CredentialService {
     db: DatabaseConnection,
     upstream: UpstreamClient,
     secrets: SecretBox,
+    /// The gateway's own URL (Microsoft sends the browser back to it).
     public_url: String,
+    /// `FRONTEND_URL`: where the browser goes once connected.
+    frontend_url: String,
 }
 
 /// A sign-in link to send the user to.
@@ -54,12 +80,14 @@ impl CredentialService {
         upstream: UpstreamClient,
         secrets: SecretBox,
         public_url: String,
+        frontend_url: String,
     ) -> Self {
         CredentialService {
             db,
             upstream,
             secrets,
             public_url,
+            frontend_url,
         }
     }
 
@@ -75,25 +103,26 @@ impl CredentialService {
             .ok_or_else(|| ApiError::bad_input("storageAccount must not be empty"))?;
         let container = storage_container(Some(&input.container))?
             .ok_or_else(|| ApiError::bad_input("container must not be empty"))?;
-        let azure_tenant = oauth::azure_tenant(input.azure_tenant.as_deref())?;
+        let azure_tenant = microsoft::azure_tenant(input.azure_tenant.as_deref())?;
         let project = self.project(user.tenant_id, project_id).await?;
         self.upstream.require(Integration::Azure)?;
-        let state = ConnectState::new(
-            user.tenant_id,
-            project.id,
-            user.user_id,
+        let state = ConnectState::new(StorageConnection {
+            tenant: user.tenant_id,
+            project: project.id,
+            user: user.user_id,
             account,
             container,
             azure_tenant,
-        );
+        });
         let config = self.upstream.config();
-        let url = oauth::authorize_url(
-            &config.azure_login_url,
-            config.azure_client_id.as_deref().unwrap_or_default(),
-            &self.public_url,
-            &state,
-            &state.seal(&self.secrets),
-        )?;
+        let url = microsoft::authorize_url(SignIn {
+            login_url: &config.azure_login_url,
+            azure_tenant: &state.azure_tenant,
+            client_id: config.azure_client_id.as_deref().unwrap_or_default(),
+            redirect_uri: &redirect_uri(&self.public_url),
+            state: &state.seal(&FLOW, &self.secrets),
+            challenge: &state.challenge(),
+        })?;
         Ok(Authorization {
             url: url.into(),
             expires_at: state.expires_at,
@@ -109,26 +138,13 @@ impl CredentialService {
         state: Option<&str>,
         error: Option<&str>,
     ) -> ApiResult<String> {
-        let state = ConnectState::open(
-            &self.secrets,
-            state.ok_or_else(|| ApiError::bad_input("the state parameter is required"))?,
-        )?;
-        if let Some(error) = error {
-            // Only a plain OAuth error code is echoed, never free text from the query.
-            let error = crate::code::providers::connect_state::plain_error_code(error);
-            return Err(ApiError::bad_input(format!(
-                "the Azure sign-in was not completed ({error}): start again with \
-                 connectProjectStorage"
-            )));
-        }
-        let code = code
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| ApiError::bad_input("the code parameter is required"))?;
+        let (state, code) =
+            FLOW.callback::<StorageConnection>(&self.secrets, code, state, error)?;
         let project = self.project(state.tenant, state.project).await?;
-        let tokens = azure::redeem(
+        let tokens = azure_storage::redeem(
             &self.upstream,
             &state.azure_tenant,
-            &oauth::redirect_uri(&self.public_url),
+            &redirect_uri(&self.public_url),
             Grant::Code {
                 code,
                 verifier: &state.verifier,
@@ -155,7 +171,7 @@ impl CredentialService {
         tracing::info!(project = %saved.id, tenant = %saved.tenant_id, "Azure Storage connected");
         Ok(format!(
             "{}/?storage=connected&project={}",
-            self.public_url.trim_end_matches('/'),
+            self.frontend_url.trim_end_matches('/'),
             global_id("Project", saved.id)
         ))
     }

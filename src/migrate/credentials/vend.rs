@@ -9,12 +9,12 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::azure::{self, Grant};
-use super::sas::{self, PERMISSIONS};
 use super::{CredentialService, refresh_expiry};
 use crate::auth::{Agent, User};
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult, Code};
+use crate::upstream::azure_sas::{self as sas, PERMISSIONS};
+use crate::upstream::azure_storage::{self, Grant};
+use crate::upstream::integration::Integration;
 
 /// What an agent uploads with (the REST answer, camelCase).
 #[derive(Serialize, Debug)]
@@ -77,10 +77,10 @@ impl CredentialService {
             )
         })?;
         let azure_tenant = project.azure_tenant.as_deref().unwrap_or("organizations");
-        let tokens = azure::redeem(
+        let tokens = azure_storage::redeem(
             &self.upstream,
             azure_tenant,
-            &super::oauth::redirect_uri(&self.public_url),
+            &super::redirect_uri(&self.public_url),
             Grant::Refresh(&refresh),
         )
         .await?;
@@ -89,7 +89,7 @@ impl CredentialService {
                 .await?;
         }
         let (start, expiry) = sas::window(Utc::now());
-        let key = azure::user_delegation_key(
+        let key = azure_storage::user_delegation_key(
             &self.upstream,
             account,
             &tokens.access_token,
@@ -103,7 +103,7 @@ impl CredentialService {
             sas_token: signed.token,
             container_url: format!(
                 "{}/{container}",
-                azure::blob_base(self.upstream.config(), account)
+                azure_storage::blob_base(self.upstream.config(), account)
             ),
             expires_at: signed.expires_at,
             permissions: PERMISSIONS,

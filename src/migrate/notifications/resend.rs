@@ -19,8 +19,8 @@ use super::compose::letter;
 use super::service::NotificationService;
 use super::tasks::NotificationDelivery;
 use crate::auth::{Access, User};
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiError, ApiResult};
+use crate::upstream::integration::Integration;
 
 /// The most rows one bulk re-send flips (call again for more: flipped rows are no longer
 /// failed).

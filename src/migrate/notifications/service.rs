@@ -19,12 +19,12 @@ use uuid::Uuid;
 use super::compose::letter;
 use super::enqueue::{enqueue, wake};
 use super::tasks::NotificationDelivery;
-use crate::integrations::client::UpstreamClient;
-use crate::integrations::ses::{self, Email};
-use crate::integrations::status::Integration;
 use crate::kernel::errors::{ApiResult, Code};
 use crate::kernel::lists::list_page;
 use crate::kernel::paging::{Listed, Window};
+use crate::upstream::client::UpstreamClient;
+use crate::upstream::integration::Integration;
+use crate::upstream::ses::{self, Email};
 
 /// How far ahead the daily check looks for expiring credentials.
 pub const EXPIRING_WITHIN_DAYS: i64 = 7;

@@ -158,7 +158,7 @@ fn app_jwt_ok(request: &Request) -> bool {
     let Some(token) = bearer(request) else {
         return false;
     };
-    let der = stack_gateway::code::providers::github::pem_body(PUBLIC_KEY, "RSA PUBLIC KEY");
+    let der = stack_gateway::upstream::github::pem_body(PUBLIC_KEY, "RSA PUBLIC KEY");
     let key = DecodingKey::from_rsa_der(&der.unwrap());
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[APP_ID]);
