@@ -139,6 +139,10 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let _telemetry = init_tracing()?;
             let config = Config::from_env()?;
+            // Checked before connecting: nothing is migrated or written in production.
+            if config.production {
+                anyhow::bail!("demo data is for development servers (GATEWAY_ENV is production)");
+            }
             let state = stack_gateway::services::Services::connect(config).await?;
             let summary = demo_data::seed(&state.db, &tenant, &tenant_name).await?;
             println!("demo data for tenant {tenant}: {summary}");

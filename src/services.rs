@@ -38,6 +38,8 @@ pub struct Services {
     pub clients: ClientService,
     pub code: CodeService,
     pub backups: BackupService,
+    /// Backup runners' tokens.
+    pub backup_runners: crate::code::backup_runners::BackupRunnerService,
     /// The AI Platform features (documentation and analyses), run as queue tasks.
     pub ai: crate::code::ai::AiService,
     /// Scanner uploads (SARIF, CycloneDX) into findings.
@@ -90,7 +92,12 @@ impl Services {
             tenancy: TenancyService::new(db.clone()),
             clients: ClientService::new(db.clone()),
             code: CodeService::new(db.clone()),
-            backups: BackupService::new(db.clone(), bus_wake.clone()),
+            backups: BackupService::new(
+                db.clone(),
+                bus_wake.clone(),
+                std::time::Duration::from_millis(config.integrations.backup_report_timeout_ms),
+            ),
+            backup_runners: crate::code::backup_runners::BackupRunnerService::new(db.clone()),
             ai: crate::code::ai::AiService::new(
                 db.clone(),
                 crate::upstream::ai::AiClient::new(upstream.clone()),
@@ -116,6 +123,7 @@ impl Services {
                 bus_wake.clone(),
                 live.clone(),
                 queue.clone(),
+                config.integrations.mission_api_url.clone(),
             ),
             credentials: CredentialService::new(
                 db.clone(),

@@ -29,6 +29,37 @@ impl QueueTask for PsaStatusRefresh {
     const MAX_ATTEMPTS: usize = 3;
 }
 
+/// Fails the backups whose runner has not reported within `BACKUP_REPORT_TIMEOUT_MS`, measured
+/// when the task runs (timer `backup-timeout`; idempotent: a second run finds nothing silent).
+#[derive(Serialize, Deserialize)]
+pub struct BackupTimeout {
+    pub tick: DateTime<Utc>,
+}
+
+impl QueueTask for BackupTimeout {
+    const NAME: &'static str = "backup-timeout";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+fn register_backups(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
+    let backups = services.backups.clone();
+    runner
+        .task(move |_: BackupTimeout| {
+            let backups = backups.clone();
+            async move {
+                let failed = backups
+                    .expire_silent()
+                    .await
+                    .map_err(|e| BoxDynError::from(e.into_anyhow()))?;
+                if failed > 0 {
+                    tracing::info!(failed, "silent backups failed");
+                }
+                Ok(())
+            }
+        })
+        .cron("backup-timeout", |tick| BackupTimeout { tick })
+}
+
 fn register_psa(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
     let psa = services.psa.clone();
     runner
@@ -49,6 +80,7 @@ fn register_psa(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
 /// Registers every task handler and timer.
 pub fn register(runner: Runner, services: &Services) -> anyhow::Result<Runner> {
     let runner = register_psa(runner, services)?;
+    let runner = register_backups(runner, services)?;
     let runner = crate::code::cmdb::register(runner, &services.cmdb)?;
     let runner = crate::code::ai::register(runner, &services.ai)?;
     let runner = crate::code::providers::register(runner, &services.providers)?;

@@ -19,6 +19,14 @@ pub struct Model {
     pub error: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// The backup runner that took it (its first report).
+    pub runner_id: Option<Uuid>,
+    /// The runner's last message.
+    #[sea_orm(column_type = "Text")]
+    pub message: Option<String>,
+    /// When the runner last reported (the silence timeout counts from here, else from the
+    /// request).
+    pub last_report_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

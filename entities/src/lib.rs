@@ -3,6 +3,7 @@
 pub mod agent_commands;
 pub mod agents;
 pub mod ai_runs;
+pub mod backup_runners;
 pub mod backups;
 pub mod billing_reports;
 pub mod clients;
@@ -33,6 +34,7 @@ pub mod prelude {
     pub use super::agent_commands::Entity as AgentCommands;
     pub use super::agents::Entity as Agents;
     pub use super::ai_runs::Entity as AiRuns;
+    pub use super::backup_runners::Entity as BackupRunners;
     pub use super::backups::Entity as Backups;
     pub use super::billing_reports::Entity as BillingReports;
     pub use super::clients::Entity as Clients;

@@ -23,6 +23,7 @@ impl Schedules {
         ("notification-retry", "0 */5 * * * *"),
         ("repository-rediscovery", "0 */15 * * * *"),
         ("agent-offline-detection", "30 * * * * *"),
+        ("backup-timeout", "15 * * * * *"),
     ];
 
     /// The expression in force for `name` (the environment override, else the table).

@@ -2,7 +2,10 @@
 
 pub mod actions;
 pub mod ai;
+pub mod backup_runners;
+pub mod backup_runners_graphql;
 pub mod backups;
+pub mod backups_report;
 pub mod cmdb;
 pub mod crm;
 pub mod graphql;

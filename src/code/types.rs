@@ -556,9 +556,22 @@ impl Backup {
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.row.finished_at
     }
-    /// Why it failed.
+    /// Why it failed: the runner's message, or that the runner went silent for longer than
+    /// `BACKUP_REPORT_TIMEOUT_MS`.
     async fn error(&self) -> Option<&str> {
         self.row.error.as_deref()
+    }
+    /// The backup runner's last message.
+    async fn message(&self) -> Option<&str> {
+        self.row.message.as_deref()
+    }
+    /// When the backup runner last reported on it.
+    async fn last_report_at(&self) -> Option<DateTime<Utc>> {
+        self.row.last_report_at
+    }
+    /// Global ID of the backup runner that took it.
+    async fn runner_id(&self) -> Option<ID> {
+        self.row.runner_id.map(|id| global_id("BackupRunner", id))
     }
 }
 

@@ -197,6 +197,12 @@ pub struct IntegrationsConfig {
     pub azure_devops_api_url: String,
     /// Member Entitlement Management base (`AZURE_DEVOPS_ENTITLEMENTS_URL`), for the access audit.
     pub azure_devops_entitlements_url: String,
+    /// The One Mission's API base (`MISSION_API_URL`), handed to the agent of a RockRMS import
+    /// with its job's integration key; the agent, not the gateway, posts to it.
+    pub mission_api_url: Option<String>,
+    /// How long a backup may go without a report from its runner before it is failed
+    /// (`BACKUP_REPORT_TIMEOUT_MS`).
+    pub backup_report_timeout_ms: u64,
 }
 
 /// The sender when `SES_FROM_ADDRESS` is not set. (The product page shows the address
@@ -269,6 +275,8 @@ impl Default for IntegrationsConfig {
             azure_devops_login_url: AZURE_LOGIN_URL.into(),
             azure_devops_api_url: AZURE_DEVOPS_API_URL.into(),
             azure_devops_entitlements_url: AZURE_DEVOPS_ENTITLEMENTS_URL.into(),
+            mission_api_url: None,
+            backup_report_timeout_ms: DEFAULT_BACKUP_REPORT_TIMEOUT_MS,
         }
     }
 }
@@ -375,9 +383,35 @@ impl IntegrationsConfig {
                 "AZURE_DEVOPS_ENTITLEMENTS_URL",
                 AZURE_DEVOPS_ENTITLEMENTS_URL,
             )?,
+            mission_api_url: match var("MISSION_API_URL") {
+                Some(url) => Some(http_url("MISSION_API_URL", &url)?),
+                None => None,
+            },
+            backup_report_timeout_ms: match parse_var(
+                "BACKUP_REPORT_TIMEOUT_MS",
+                DEFAULT_BACKUP_REPORT_TIMEOUT_MS,
+            )? {
+                0 => bail!("BACKUP_REPORT_TIMEOUT_MS must be more than 0"),
+                ms => ms,
+            },
         })
     }
 }
+
+/// An `http(s)` URL without a trailing `/`.
+fn http_url(name: &str, value: &str) -> anyhow::Result<String> {
+    let value = value.trim().trim_end_matches('/');
+    match url::Url::parse(value) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(value.to_string())
+        }
+        _ => bail!("{name}={value:?} is not an http(s) URL"),
+    }
+}
+
+/// A backup runner reports at least this often (one hour) unless `BACKUP_REPORT_TIMEOUT_MS`
+/// says otherwise.
+pub const DEFAULT_BACKUP_REPORT_TIMEOUT_MS: u64 = 3_600_000;
 
 /// `GITHUB_APP_PRIVATE_KEY` (PEM; `\n` escapes allowed for one-line variables) or the file
 /// `GITHUB_APP_PRIVATE_KEY_FILE` names. A key that does not parse stops start-up.

@@ -18,6 +18,7 @@ use async_graphql::{Context, MergedObject, MergedSubscription, Schema};
 use crate::auth::Principal;
 use crate::code::actions::CodeActionsMutation;
 use crate::code::ai::graphql::{AiMutation, AiQuery};
+use crate::code::backup_runners_graphql::{BackupRunnerMutation, BackupRunnerQuery};
 use crate::code::cmdb::graphql::SyncMutation;
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
 use crate::code::providers::graphql::ProviderMutation;
@@ -27,7 +28,7 @@ use crate::integrations::graphql::IntegrationsQuery;
 use crate::integrations::probe::ProbeMutation;
 use crate::migrate::graphql::MigrateQuery;
 use crate::migrate::mutations::MigrateMutation;
-use crate::migrate::notifications::graphql::NotificationsQuery;
+use crate::migrate::notifications::graphql::{NotificationsMutation, NotificationsQuery};
 use crate::migrate::subscriptions::MigrateSubscription;
 use crate::services::Services;
 use crate::tenancy::clients_graphql::{ClientsMutation, ClientsQuery};
@@ -42,6 +43,7 @@ pub struct Query(
     ClientsQuery,
     CodeQuery,
     BackupQuery,
+    BackupRunnerQuery,
     AiQuery,
     MigrateQuery,
     IntegrationsQuery,
@@ -54,6 +56,7 @@ pub struct Mutation(
     TenancyMutation,
     ClientsMutation,
     CodeMutation,
+    BackupRunnerMutation,
     AiMutation,
     ScanMutation,
     ProviderMutation,
@@ -61,6 +64,7 @@ pub struct Mutation(
     SyncMutation,
     ProbeMutation,
     MigrateMutation,
+    NotificationsMutation,
 );
 
 /// Every root subscription field (served over `graphql-transport-ws` at `/graphql/ws`).
@@ -82,6 +86,7 @@ pub fn build_schema(limits: &GraphqlLimits, services: &Services) -> GatewaySchem
         .data(s.clients.clone())
         .data(s.code.clone())
         .data(s.backups.clone())
+        .data(s.backup_runners.clone())
         .data(s.ai.clone())
         .data(s.scans.clone())
         .data(s.providers.clone())

@@ -163,7 +163,7 @@ pub(super) async fn caller(state: &AppState, headers: &HeaderMap) -> ApiResult<A
 }
 
 /// A JSON body; an empty body reads as `{}` where every field is optional.
-fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
+pub(super) fn body<T: DeserializeOwned>(bytes: &Bytes) -> ApiResult<T> {
     let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
         b"{}"
     } else {
@@ -332,4 +332,23 @@ pub async fn fail(
         ))
     };
     reply(&headers, result.await)
+}
+
+/// `GET /api/agent/jobs/{id}/mission` → `{jobId, apiUrl, keyHeader, integrationKey, endpoints}`:
+/// where a RockRMS import posts and with which key (its assigned agent only; not cached).
+pub async fn mission(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let agent = caller(&state, &headers).await?;
+        let access = state
+            .services
+            .jobs
+            .mission_access(&agent, path_id(&id, "Job")?)
+            .await?;
+        serde_json::to_value(access).map_err(|e| anyhow::Error::from(e).into())
+    };
+    super::credentials::private(reply(&headers, result.await))
 }

@@ -132,9 +132,14 @@ pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<String> {
 
 /// Who sent this request. A Bearer token that does not verify is an error (the client meant to
 /// authenticate); a missing or expired cookie is simply anonymous. A Bearer token starting with
-/// `sgak_` is an agent key.
+/// `sgak_` is an agent key; a backup runner's (`sgbr_`) is refused outside its own API.
 pub async fn principal(state: &AppState, headers: &HeaderMap) -> ApiResult<Principal> {
     if let Some(token) = bearer_token(headers) {
+        if token.starts_with(crate::code::backup_runners::TOKEN_PREFIX) {
+            return Err(ApiError::forbidden(
+                "a backup runner token works only on /api/code/backup-runner/…",
+            ));
+        }
         if token.starts_with(crate::migrate::agents::KEY_PREFIX) {
             return Ok(Principal::Agent(
                 state.services.agents.authenticate(&token).await?,

@@ -3,6 +3,7 @@
 mod activity;
 pub mod agent_api;
 pub mod auth;
+pub mod backups;
 mod cors;
 pub mod credentials;
 pub mod github;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/agent/jobs/{id}/progress", post(agent_api::progress))
         .route("/api/agent/jobs/{id}/complete", post(agent_api::complete))
         .route("/api/agent/jobs/{id}/fail", post(agent_api::fail))
+        .route("/api/agent/jobs/{id}/mission", get(agent_api::mission))
         .route(
             "/api/jobs/{id}/credentials",
             get(credentials::job_credentials),
@@ -71,6 +73,11 @@ pub fn router(state: AppState) -> Router {
             get(credentials::job_credentials),
         )
         .route("/api/code/repositories/{id}/scans", post(scans::upload))
+        .route("/api/code/backup-runner/backups", get(backups::list))
+        .route(
+            "/api/code/backup-runner/backups/{id}/report",
+            post(backups::report),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::metrics))

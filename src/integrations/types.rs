@@ -74,8 +74,12 @@ impl Integration {
     async fn missing_variables(&self) -> &[&'static str] {
         &self.0.missing
     }
-    /// The upstream's last error, when in error.
+    /// The upstream's last error, when in error (a later success clears it from the page;
+    /// `lastFailureAt` keeps when it last failed).
     async fn last_error(&self) -> Option<&str> {
+        if self.0.state() != "ERROR" {
+            return None;
+        }
         self.0.health.as_ref().and_then(|h| h.last_error.as_deref())
     }
     /// Last successful call or probe.

@@ -227,6 +227,7 @@ has_id!(
     entities::notifications::Model,
     entities::documents::Model,
     entities::backups::Model,
+    entities::backup_runners::Model,
 );
 
 impl HasId for entities::outbox_events::Model {

@@ -36,6 +36,8 @@ pub struct JobService {
     pub(super) live: LiveHub,
     /// Where e-mail deliveries are queued after a commit.
     pub(super) queue: ::jobs::Queue,
+    /// `MISSION_API_URL`, for the agents of RockRMS imports.
+    pub(super) mission_api_url: Option<String>,
 }
 
 /// A job to create.
@@ -115,6 +117,7 @@ impl JobService {
         bus_wake: Arc<Notify>,
         live: LiveHub,
         queue: ::jobs::Queue,
+        mission_api_url: Option<String>,
     ) -> Self {
         JobService {
             db,
@@ -122,6 +125,7 @@ impl JobService {
             bus_wake,
             live,
             queue,
+            mission_api_url: mission_api_url.map(|u| u.trim_end_matches('/').to_string()),
         }
     }
 

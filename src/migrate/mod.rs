@@ -6,6 +6,7 @@ pub mod credentials;
 pub mod graphql;
 pub mod inputs;
 pub mod jobs;
+pub mod mission;
 pub mod mutations;
 pub mod notifications;
 pub mod offline;

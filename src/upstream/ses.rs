@@ -125,7 +125,7 @@ pub async fn send(upstream: &UpstreamClient, email: &Email) -> ApiResult<String>
             let text = response.text().await.unwrap_or_default();
             let kind = kind.or_else(|| error_type(&text));
             tracing::warn!(%status, kind = ?kind, body = %text.chars().take(500).collect::<String>(), "AWS SES answered with an error");
-            Err(classify(status, kind.as_deref()))
+            Err(classify(status, kind.as_deref(), &text))
         }
         Err(error) => {
             tracing::warn!(%error, "AWS SES call failed");
@@ -153,10 +153,23 @@ fn error_type(body: &str) -> Option<String> {
     Some(raw.rsplit('#').next().unwrap_or(raw).to_string())
 }
 
-fn classify(status: StatusCode, kind: Option<&str>) -> ApiError {
+/// Error types of a 403 that mean the caller's keys are fine but the IAM identity may not send.
+const NOT_PERMITTED: &[&str] = &["AccessDeniedException", "AccessDenied"];
+
+/// What SES's answer means, in our words: the error type names what is wrong; SES's own text is
+/// only looked at for the one case its type leaves open (which address is not verified), never
+/// quoted.
+fn classify(status: StatusCode, kind: Option<&str>, body: &str) -> ApiError {
     let code = status.as_u16();
     let named = kind.map(|k| format!(": {k}")).unwrap_or_default();
     match code {
+        401 | 403 if kind.is_some_and(|k| NOT_PERMITTED.contains(&k)) => ApiError::new(
+            Code::UpstreamAuthFailed,
+            format!(
+                "AWS SES accepted our keys but refused the send ({code}{named}): the IAM user \
+                 of SES_ACCESS_KEY lacks the ses:SendEmail permission for the sender identity"
+            ),
+        ),
         401 | 403 => ApiError::new(
             Code::UpstreamAuthFailed,
             format!(
@@ -171,10 +184,25 @@ fn classify(status: StatusCode, kind: Option<&str>) -> ApiError {
             Code::UpstreamUnavailable,
             format!("AWS SES is unavailable ({code}{named})"),
         ),
-        _ => ApiError::new(
-            Code::UpstreamRejected,
-            format!("AWS SES rejected the e-mail ({code}{named})"),
-        ),
+        _ => {
+            let why = match kind {
+                Some("MessageRejected") if body.to_ascii_lowercase().contains("not verified") => {
+                    ": an address is unverified in SES (the sender SES_FROM_ADDRESS, or the \
+                     recipient while the account is in the SES sandbox)"
+                }
+                Some("MailFromDomainNotVerifiedException") => {
+                    ": the MAIL FROM domain of SES_FROM_ADDRESS is unverified in SES"
+                }
+                Some("AccountSuspendedException" | "SendingPausedException") => {
+                    ": sending is paused for the SES account"
+                }
+                _ => "",
+            };
+            ApiError::new(
+                Code::UpstreamRejected,
+                format!("AWS SES rejected the e-mail ({code}{named}){why}"),
+            )
+        }
     }
 }
 
@@ -216,8 +244,40 @@ mod tests {
     }
 
     #[test]
+    fn a_missing_permission_is_told_apart_from_wrong_keys() {
+        let denied = classify(
+            StatusCode::FORBIDDEN,
+            Some("AccessDeniedException"),
+            "User: arn:aws:iam::1:user/x is not authorized to perform: ses:SendEmail",
+        );
+        assert_eq!(denied.code(), Code::UpstreamAuthFailed);
+        assert!(
+            denied
+                .message()
+                .contains("lacks the ses:SendEmail permission")
+        );
+        assert!(!denied.message().contains("arn:aws"), "no upstream text");
+        for wrong in ["UnrecognizedClientException", "InvalidSignatureException"] {
+            let e = classify(StatusCode::FORBIDDEN, Some(wrong), "");
+            assert!(
+                e.message()
+                    .contains("check SES_ACCESS_KEY and SES_SECRET_KEY"),
+                "{wrong}"
+            );
+            assert!(!e.message().contains("ses:SendEmail"), "{wrong}");
+        }
+        let rejected = classify(
+            StatusCode::BAD_REQUEST,
+            Some("MessageRejected"),
+            r#"{"message":"Email address is not verified. The following identities failed the check in region EU-WEST-1: a@b.c"}"#,
+        );
+        assert!(rejected.message().contains("unverified in SES"));
+        assert!(!rejected.message().contains("a@b.c"));
+    }
+
+    #[test]
     fn errors_name_the_type_not_the_body() {
-        let e = classify(StatusCode::BAD_REQUEST, Some("MessageRejected"));
+        let e = classify(StatusCode::BAD_REQUEST, Some("MessageRejected"), "");
         assert_eq!(e.code(), Code::UpstreamRejected);
         assert_eq!(
             e.message(),
@@ -228,7 +288,7 @@ mod tests {
             Some("MessageRejected")
         );
         assert_eq!(
-            classify(StatusCode::SERVICE_UNAVAILABLE, None).code(),
+            classify(StatusCode::SERVICE_UNAVAILABLE, None, "").code(),
             Code::UpstreamUnavailable
         );
     }

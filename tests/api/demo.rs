@@ -171,3 +171,32 @@ both!(demo_seed_fills_one_tenant_once, |backend| async move {
     let issues: HashSet<_> = access.iter().filter_map(|f| f.access_issue).collect();
     assert_eq!(issues.len(), 3);
 });
+
+/// `stack-gateway demo` and `serve --demo` refuse a production deployment before they touch its
+/// database (nothing is created in the data directory).
+#[test]
+fn demo_data_is_refused_in_production() {
+    for args in [&["demo"][..], &["serve", "--demo"][..]] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_stack-gateway"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("GATEWAY_ENV", "production")
+            .env("PORTAL_SSO_SECRET", crate::helpers::SECRET)
+            .env("GATEWAY_ENCRYPTION_KEY", "2a".repeat(32))
+            .env("DATA_DIR", dir.path())
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("GATEWAY_ENV is production"),
+            "{args:?}: {stderr}"
+        );
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(files.is_empty(), "{args:?} wrote {files:?}");
+    }
+}

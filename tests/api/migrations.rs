@@ -118,3 +118,93 @@ both!(
         drop_pg(db, pg).await;
     }
 );
+
+both!(
+    backups_in_flight_twice_keep_the_newest,
+    |backend: Backend| async move {
+        let dir = tempfile::tempdir().unwrap();
+        let (db, pg) = fresh(backend, &dir).await;
+        let before = migration::Migrator::migrations()
+            .iter()
+            .position(|m| m.name() == "m20261205_000060_backup_runners")
+            .unwrap() as u32;
+        migration::Migrator::up(&db, Some(before)).await.unwrap();
+        let now = "'2026-12-01T00:00:00+00:00'";
+        let tenant = "'00000000-0000-7000-8000-00000000000a'";
+        let org = "'00000000-0000-7000-8000-000000000101'";
+        exec(
+            &db,
+            &format!(
+                "INSERT INTO tenants (id, hub_tenant_id, name, created_at, updated_at) VALUES \
+             ({tenant}, 't-a', 't-a', {now}, {now})"
+            ),
+        )
+        .await;
+        exec(&db, &format!(
+            "INSERT INTO organizations (id, tenant_id, provider, login, name, external_id, status, \
+             credentials_encrypted, repo_count, created_at, updated_at) VALUES \
+             ({org}, {tenant}, 'github', 'acme', 'Acme', '1', 'connected', 'sealed', 0, {now}, {now})"
+        ))
+        .await;
+        for repo in ["1", "2"] {
+            exec(&db, &format!(
+                "INSERT INTO repositories (id, tenant_id, organization_id, name, full_name, url, \
+                 archived, tech_stack, lifecycle, created_at, updated_at) VALUES \
+                 ('00000000-0000-7000-8000-00000000020{repo}', {tenant}, {org}, 'r{repo}', 'acme/r{repo}', \
+                 'https://x/r{repo}', false, '[]', 'active', {now}, {now})"
+            ))
+            .await;
+        }
+        // Repository 1: two in flight (possible before the index) and a finished one.
+        let backups = [
+            ("1", "1", "requested"),
+            ("2", "1", "running"),
+            ("3", "1", "completed"),
+            ("4", "2", "requested"),
+        ];
+        for (id, repo, status) in backups {
+            exec(&db, &format!(
+                "INSERT INTO backups (id, tenant_id, repository_id, status, created_at, updated_at) VALUES \
+                 ('00000000-0000-7000-8000-00000000030{id}', {tenant}, \
+                 '00000000-0000-7000-8000-00000000020{repo}', '{status}', {now}, {now})"
+            ))
+            .await;
+        }
+        migration::Migrator::up(&db, None).await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT status, error FROM backups ORDER BY id",
+            ))
+            .await
+            .unwrap();
+        let seen: Vec<(String, Option<String>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "status").unwrap(),
+                    r.try_get("", "error").unwrap(),
+                )
+            })
+            .collect();
+        let superseded = Some("superseded by a newer request".to_string());
+        assert_eq!(
+            seen,
+            [
+                ("failed".to_string(), superseded),
+                ("running".to_string(), None),
+                ("completed".to_string(), None),
+                ("requested".to_string(), None),
+            ]
+        );
+        let again = db
+            .execute_unprepared(&format!(
+                "INSERT INTO backups (id, tenant_id, repository_id, status, created_at, updated_at) VALUES \
+                 ('00000000-0000-7000-8000-000000000305', {tenant}, \
+                 '00000000-0000-7000-8000-000000000202', 'running', {now}, {now})"
+            ))
+            .await;
+        assert!(again.is_err(), "one backup in flight per repository");
+        drop_pg(db, pg).await;
+    }
+);

@@ -21,11 +21,11 @@ use crate::agents::{TECH_A, agent_call, heartbeat, register_agent, uuid_of};
 use crate::both;
 use crate::helpers::{TestApp, Who, code, spawn_app_with};
 
-const SEND: &str = "/v2/email/outbound-emails";
+pub(crate) const SEND: &str = "/v2/email/outbound-emails";
 const ACCESS_KEY: &str = "AKIDSESTEST";
 
 /// Wires `c` to the fake SES with quick retries (`uri` `None`: SES not configured).
-fn configure(c: &mut Config, uri: Option<&str>) {
+pub(crate) fn configure(c: &mut Config, uri: Option<&str>) {
     if let Some(uri) = uri {
         c.integrations.ses_access_key = Some(ACCESS_KEY.into());
         c.integrations.ses_secret_key = Some("ses-secret".into());
@@ -43,11 +43,11 @@ fn configure(c: &mut Config, uri: Option<&str>) {
         .insert("integration-probes".into(), "off".into());
 }
 
-fn accepted() -> ResponseTemplate {
+pub(crate) fn accepted() -> ResponseTemplate {
     ResponseTemplate::new(200).set_body_json(json!({ "MessageId": "msg-1" }))
 }
 
-async fn ses_server(response: ResponseTemplate) -> MockServer {
+pub(crate) async fn ses_server(response: ResponseTemplate) -> MockServer {
     let ses = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path(SEND))
@@ -71,7 +71,7 @@ const CODE_ADMIN_A: Who<'static> = Who {
 };
 
 /// Signs in `who` once, so the user (with roles and products) is known.
-async fn sign_in(app: &TestApp, who: &Who<'_>) {
+pub(crate) async fn sign_in(app: &TestApp, who: &Who<'_>) {
     let (status, body) = app
         .gql(&app.token(who), "{ viewer { id } }", json!({}))
         .await;
@@ -79,7 +79,7 @@ async fn sign_in(app: &TestApp, who: &Who<'_>) {
 }
 
 /// A project and a job of tenant A, started by its agent; returns (project, job, agent key).
-async fn running_job(app: &TestApp) -> (Value, Value, String) {
+pub(crate) async fn running_job(app: &TestApp) -> (Value, Value, String) {
     let admin = app.token(&Who::ADMIN_A);
     let m = "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { id } } }";
     let (_, body) = app
@@ -98,12 +98,18 @@ async fn running_job(app: &TestApp) -> (Value, Value, String) {
     (project, job, key)
 }
 
-async fn report(app: &TestApp, key: &str, job: &Value, action: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn report(
+    app: &TestApp,
+    key: &str,
+    job: &Value,
+    action: &str,
+    body: Value,
+) -> (u16, Value) {
     let path = format!("/api/agent/jobs/{}/{action}", uuid_of(job));
     agent_call(app, key, Method::POST, &path, Some(body)).await
 }
 
-async fn rows(app: &TestApp) -> Vec<notifications::Model> {
+pub(crate) async fn rows(app: &TestApp) -> Vec<notifications::Model> {
     let mut rows = notifications::Entity::find()
         .all(&app.services.db)
         .await
@@ -113,7 +119,7 @@ async fn rows(app: &TestApp) -> Vec<notifications::Model> {
 }
 
 /// Waits until there are `n` notifications and `done` holds for each.
-async fn wait_rows(
+pub(crate) async fn wait_rows(
     app: &TestApp,
     n: usize,
     done: impl Fn(&notifications::Model) -> bool,
@@ -129,7 +135,7 @@ async fn wait_rows(
     }
 }
 
-async fn sends(ses: &MockServer) -> Vec<Request> {
+pub(crate) async fn sends(ses: &MockServer) -> Vec<Request> {
     ses.received_requests()
         .await
         .unwrap()
@@ -179,7 +185,7 @@ fn assert_signed(request: &Request) {
     assert!(date.starts_with(&day) && date.ends_with('Z'), "{date}");
 }
 
-async fn ses_status(app: &TestApp) -> Value {
+pub(crate) async fn ses_status(app: &TestApp) -> Value {
     let q = "{ integrations { name status missingVariables lastError } }";
     let (_, body) = app.gql(&app.token(&Who::ADMIN_A), q, json!({})).await;
     body["data"]["integrations"]

@@ -566,3 +566,41 @@ async fn traces_are_exported_over_otlp() {
         .await
         .unwrap();
 }
+
+both!(
+    a_mission_key_handed_to_an_agent_is_not_logged,
+    |backend| async move {
+        captured();
+        let app = spawn_app_with(backend, |c| {
+            c.integrations.mission_api_url = Some("https://mission.example".into());
+        })
+        .await;
+        let admin = app.token(&Who::ADMIN_A);
+        let (agent, key) = crate::agents::register_agent(&app, &admin, "mig-01").await;
+        let m = "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { id } } }";
+        let (_, body) = app
+            .gql(&admin, m, json!({ "i": { "name": "Church" } }))
+            .await;
+        let project = body["data"]["createProject"]["project"]["id"].clone();
+        let secret = format!("mission-secret-{}", Uuid::new_v4().simple());
+        let m = "mutation($i: CreateJobInput!) { createJob(input: $i) { job { id } } }";
+        let input = json!({ "projectId": project, "kind": "ROCKRMS_IMPORT", "name": "Import", "agentId": agent, "config": {}, "missionIntegrationKey": secret });
+        let (_, body) = app.gql(&admin, m, json!({ "i": input })).await;
+        let job = crate::agents::uuid_of(&body["data"]["createJob"]["job"]["id"]);
+        let id = new_id();
+        let response = app
+            .client
+            .get(app.url(&format!("/api/agent/jobs/{job}/mission")))
+            .bearer_auth(&key)
+            .header("x-request-id", &id)
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["integrationKey"], secret.as_str());
+        let lines = wait_for_line(&id, "finished processing request").await;
+        for line in &lines {
+            assert!(!line.to_string().contains(&secret), "{line}");
+        }
+    }
+);

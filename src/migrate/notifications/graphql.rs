@@ -1,13 +1,13 @@
 //! `notifications`: the tenant's e-mail notifications, for admins.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entities::{enums, notifications};
 
 use crate::graphql::relay::{connection, global_id};
 use crate::graphql::{principal, service};
 use crate::integrations::types::DeliveryStatus;
-use crate::kernel::paging::window;
+use crate::kernel::paging::{expect_id, window};
 use crate::migrate::notifications::NotificationService;
 
 /// What an e-mail notification is about.
@@ -99,5 +99,76 @@ impl NotificationsQuery {
         Ok(NotificationConnection::build(listed, |row, _| {
             Notification(row)
         }))
+    }
+}
+
+/// Input of `resendNotification`.
+#[derive(InputObject)]
+pub struct ResendNotificationInput {
+    /// The notification to send again.
+    pub id: ID,
+}
+
+/// Result of `resendNotification`.
+#[derive(SimpleObject)]
+pub struct ResendNotificationPayload {
+    /// The notification after the attempt (`SENT`, or `FAILED` / `PENDING` with the reason).
+    pub notification: Notification,
+    /// True when this call sent it again; false when it was not failed (already sent, or on
+    /// its way), so nothing was sent twice.
+    pub resent: bool,
+}
+
+/// Input of `resendFailedNotifications`.
+#[derive(InputObject)]
+pub struct ResendFailedNotificationsInput {
+    /// Notifications that failed at or after this time (not in the future).
+    pub since: DateTime<Utc>,
+}
+
+/// Result of `resendFailedNotifications`.
+#[derive(SimpleObject)]
+pub struct ResendFailedNotificationsPayload {
+    /// How many failed notifications were queued to be sent again (at most 1000 a call; call
+    /// again for more).
+    pub queued: i32,
+}
+
+#[derive(Default)]
+pub struct NotificationsMutation;
+
+#[Object]
+impl NotificationsMutation {
+    /// Sends a failed e-mail notification again, now (Migrate admins): after fixing what made
+    /// it fail (sender not verified, missing `ses:SendEmail` permission, wrong keys). A
+    /// notification that is not failed is left as it is.
+    async fn resend_notification(
+        &self,
+        ctx: &Context<'_>,
+        input: ResendNotificationInput,
+    ) -> Result<ResendNotificationPayload> {
+        let user = principal(ctx).user()?;
+        let id = expect_id(&input.id, "Notification")?;
+        let done = service::<NotificationService>(ctx).resend(user, id).await?;
+        Ok(ResendNotificationPayload {
+            notification: Notification(done.notification),
+            resent: done.resent,
+        })
+    }
+
+    /// Queues every e-mail notification of the tenant that failed since a time to be sent
+    /// again (Migrate admins).
+    async fn resend_failed_notifications(
+        &self,
+        ctx: &Context<'_>,
+        input: ResendFailedNotificationsInput,
+    ) -> Result<ResendFailedNotificationsPayload> {
+        let user = principal(ctx).user()?;
+        let queued = service::<NotificationService>(ctx)
+            .resend_failed_since(user, input.since)
+            .await?;
+        Ok(ResendFailedNotificationsPayload {
+            queued: queued as i32,
+        })
     }
 }

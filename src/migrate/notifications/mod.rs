@@ -6,9 +6,11 @@
 mod compose;
 mod enqueue;
 pub mod graphql;
+mod resend;
 mod service;
 pub mod tasks;
 
 pub use enqueue::{Pending, for_job, recipients, wake};
+pub use resend::{RESEND_MAX, Resent};
 pub use service::NotificationService;
 pub use tasks::{CredentialsExpiringCheck, NotificationDelivery, NotificationRetry, register};

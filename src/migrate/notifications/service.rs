@@ -35,10 +35,10 @@ const BACKOFF_MAX: Duration = Duration::from_secs(3600);
 
 #[derive(Clone)]
 pub struct NotificationService {
-    db: DatabaseConnection,
-    upstream: UpstreamClient,
-    queue: jobs::Queue,
-    public_url: String,
+    pub(super) db: DatabaseConnection,
+    pub(super) upstream: UpstreamClient,
+    pub(super) queue: jobs::Queue,
+    pub(super) public_url: String,
 }
 
 impl NotificationService {
@@ -161,7 +161,7 @@ impl NotificationService {
         row.updated_at + wait <= now
     }
 
-    async fn send_all(&self, rows: Vec<notifications::Model>) -> ApiResult<usize> {
+    pub(super) async fn send_all(&self, rows: Vec<notifications::Model>) -> ApiResult<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
@@ -214,6 +214,16 @@ impl NotificationService {
         if !claimed {
             return Ok(false);
         }
+        self.send_claimed(&row, attempts, letter).await
+    }
+
+    /// Sends attempt `attempts` of a row this worker claimed, and records the outcome.
+    pub(super) async fn send_claimed(
+        &self,
+        row: &notifications::Model,
+        attempts: i32,
+        letter: super::compose::Letter,
+    ) -> ApiResult<bool> {
         let email = Email {
             to: row.recipient.clone(),
             subject: letter.subject,
@@ -222,7 +232,7 @@ impl NotificationService {
         match ses::send(&self.upstream, &email).await {
             Ok(message_id) => {
                 tracing::info!(key = %row.dedupe_key, %message_id, "e-mail sent");
-                self.settle(&row, attempts, DeliveryStatus::Sent, None)
+                self.settle(row, attempts, DeliveryStatus::Sent, None)
                     .await?;
                 Ok(true)
             }
@@ -240,14 +250,14 @@ impl NotificationService {
                     tracing::warn!(key = %row.dedupe_key, attempts, %message, "e-mail will be retried");
                     DeliveryStatus::Pending
                 };
-                self.settle(&row, attempts, status, Some(message)).await?;
+                self.settle(row, attempts, status, Some(message)).await?;
                 Ok(false)
             }
         }
     }
 
     /// Records the outcome of attempt `attempts` of a row still pending.
-    async fn settle(
+    pub(super) async fn settle(
         &self,
         row: &notifications::Model,
         attempts: i32,
