@@ -86,14 +86,15 @@ fn the_content_is_pinned() {
     if let Ok(path) = std::env::var("DEMO_SNAPSHOT") {
         std::fs::write(path, &text).unwrap();
     }
-    // Last changed by the new `clients.archived_at` column (None on every demo client): with
-    // those fields removed the text is byte-identical to the one pinned before.
+    // Last changed by the new `clients.archived_at` and `projects.storage_error(_at)` columns
+    // (None on every demo row): with those fields removed the text is byte-identical to the
+    // one pinned before.
     let digest = sha256_hex(&text);
     assert_eq!(
         (text.len(), digest.as_str()),
         (
-            2_248_749,
-            "141445c5b2a2403afc222aa38ef738b0b7e9696360076b3d5cf15d5c8458ccf1"
+            2_249_451,
+            "69d2c910e107095758fd99f012a831fe4a4c60405edad6f782561ff6d0490472"
         )
     );
 }

@@ -27,6 +27,10 @@ pub struct Model {
     pub refresh_token_encrypted: Option<String>,
     pub credentials_connected_at: Option<DateTimeUtc>,
     pub credentials_expires_at: Option<DateTimeUtc>,
+    /// Why the storage authorization last failed (cleared by the next success).
+    #[sea_orm(column_type = "Text")]
+    pub storage_error: Option<String>,
+    pub storage_error_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

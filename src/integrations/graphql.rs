@@ -18,9 +18,9 @@ pub struct IntegrationsQuery;
 impl IntegrationsQuery {
     /// Status of every integration (Integrations page).
     async fn integrations(&self, ctx: &Context<'_>) -> Result<Vec<Integration>> {
-        principal(ctx).user()?;
+        let user = principal(ctx).user()?;
         Ok(service::<IntegrationsService>(ctx)
-            .statuses()
+            .statuses(user.tenant_id)
             .await?
             .into_iter()
             .map(Integration)

@@ -120,11 +120,11 @@ impl ProbeMutation {
         ctx: &Context<'_>,
         input: RecheckIntegrationInput,
     ) -> Result<RecheckIntegrationPayload> {
-        principal(ctx).admin()?;
+        let admin = principal(ctx).admin()?;
         let integration = Integration::from(input.name);
         let _ = probe(service::<UpstreamClient>(ctx), integration).await;
         let status = service::<IntegrationsService>(ctx)
-            .status(integration)
+            .status(admin.tenant_id, integration)
             .await?;
         Ok(RecheckIntegrationPayload {
             integration: IntegrationView(status),

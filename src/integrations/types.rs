@@ -74,21 +74,20 @@ impl Integration {
     async fn missing_variables(&self) -> &[&'static str] {
         &self.0.missing
     }
-    /// The upstream's last error, when in error (a later success clears it from the page;
-    /// `lastFailureAt` keeps when it last failed).
+    /// What is wrong, when in error. GitHub, GitLab, Azure DevOps and Azure Storage show this
+    /// tenant's own organizations and projects; the deployment-wide upstreams their last call
+    /// (a later success clears it; `lastFailureAt` keeps when it last failed).
     async fn last_error(&self) -> Option<&str> {
-        if self.0.state() != "ERROR" {
-            return None;
-        }
-        self.0.health.as_ref().and_then(|h| h.last_error.as_deref())
+        self.0.error.as_deref()
     }
-    /// Last successful call or probe.
+    /// Last successful call or probe (for the providers: this tenant's last discovery; for
+    /// Azure Storage: its last connection).
     async fn last_success_at(&self) -> Option<DateTime<Utc>> {
-        self.0.health.as_ref().and_then(|h| h.last_success_at)
+        self.0.last_success_at
     }
-    /// Last failed call or probe.
+    /// Last failure (for the providers: when this tenant's organization went into error).
     async fn last_failure_at(&self) -> Option<DateTime<Utc>> {
-        self.0.health.as_ref().and_then(|h| h.last_failure_at)
+        self.0.last_failure_at
     }
 }
 

@@ -494,6 +494,8 @@ impl TestApp {
                 refresh_token_encrypted: Set(None),
                 credentials_connected_at: Set(None),
                 credentials_expires_at: Set(None),
+                storage_error: Set(None),
+                storage_error_at: Set(None),
                 created_at: Set(now),
                 updated_at: Set(now),
             })

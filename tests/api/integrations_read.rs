@@ -76,3 +76,124 @@ both!(
         assert_eq!(body["data"]["events"]["totalCount"], 0);
     }
 );
+
+both!(
+    providers_and_azure_show_each_tenant_its_own_errors,
+    |backend| async move {
+        use entities::enums::OrgStatus;
+        use entities::{integration_health, organizations, projects};
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let app = spawn_app_with(backend, |c| {
+            c.schedules
+                .insert("integration-probes".into(), "off".into());
+            c.integrations.gitlab_client_id = Some("id".into());
+            c.integrations.gitlab_client_secret = Some("secret".into());
+            c.integrations.azure_client_id = Some("id".into());
+            c.integrations.azure_client_secret = Some("secret".into());
+        })
+        .await;
+        let db = &app.services.db;
+        let tenant_a = app.tenant("tenant-a").await;
+        app.tenant("tenant-b").await;
+        // Tenant A: a GitHub and a GitLab organization; the GitLab one is in error.
+        app.seed_code(tenant_a, "a", 2, 1, 0).await;
+        let gitlab = organizations::Entity::find()
+            .filter(organizations::Column::TenantId.eq(tenant_a))
+            .filter(organizations::Column::Login.eq("a-org-1"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        organizations::Entity::update(organizations::ActiveModel {
+            id: Set(gitlab.id),
+            status: Set(OrgStatus::Error),
+            status_error: Set(Some(
+                "GitLab revoked the token: connect the group again".into(),
+            )),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        // Tenant A's project whose credential vending failed.
+        app.seed_migrate(tenant_a, "a", 1, 1, 0).await;
+        let project = projects::Entity::find()
+            .filter(projects::Column::TenantId.eq(tenant_a))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        projects::Entity::update(projects::ActiveModel {
+            id: Set(project.id),
+            credentials_connected_at: Set(Some(Utc::now())),
+            storage_error: Set(Some("Azure refused the refresh token: reconnect".into())),
+            storage_error_at: Set(Some(Utc::now())),
+            ..Default::default()
+        })
+        .exec(db)
+        .await
+        .unwrap();
+        // The last GitLab call of the deployment failed for tenant A's group: not shown as such.
+        integration_health::Entity::insert(integration_health::ActiveModel {
+            integration: Set("gitlab".into()),
+            status: Set("error".into()),
+            last_error: Set(Some("GitLab: group a-org-1 is gone".into())),
+            last_success_at: Set(None),
+            last_failure_at: Set(Some(Utc::now())),
+            checked_at: Set(Some(Utc::now())),
+            updated_at: Set(Utc::now()),
+        })
+        .exec_without_returning(db)
+        .await
+        .unwrap();
+
+        let page = |who: Who<'static>| {
+            let app = &app;
+            async move {
+                let (_, body) = app
+                    .gql(
+                        &app.token(&who),
+                        "{ integrations { name status lastError lastFailureAt } }",
+                        json!({}),
+                    )
+                    .await;
+                body
+            }
+        };
+        let find = |body: &Value, name: &str| -> Value {
+            body["data"]["integrations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["name"] == name)
+                .unwrap()
+                .clone()
+        };
+        let mine = page(Who::ADMIN_A).await;
+        let gitlab_a = find(&mine, "GITLAB");
+        assert_eq!(gitlab_a["status"], "ERROR", "{mine}");
+        assert_eq!(
+            gitlab_a["lastError"],
+            "a-org-1: GitLab revoked the token: connect the group again"
+        );
+        assert!(gitlab_a["lastFailureAt"].is_string());
+        assert_eq!(find(&mine, "GITHUB")["status"], "NOT_CONFIGURED");
+        let azure_a = find(&mine, "AZURE");
+        assert_eq!(azure_a["status"], "ERROR");
+        let error = azure_a["lastError"].as_str().unwrap();
+        assert!(
+            error.contains(&project.name) && error.contains("reconnect"),
+            "{error}"
+        );
+
+        let theirs = page(Who::ADMIN_B).await;
+        assert_eq!(find(&theirs, "GITLAB")["status"], "CONNECTED", "{theirs}");
+        assert!(find(&theirs, "GITLAB")["lastError"].is_null());
+        assert_eq!(find(&theirs, "AZURE")["status"], "CONNECTED");
+        let text = theirs.to_string();
+        assert!(
+            !text.contains("a-org") && !text.contains(&project.name),
+            "{text}"
+        );
+    }
+);

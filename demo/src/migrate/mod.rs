@@ -44,6 +44,8 @@ pub(crate) fn build(
             refresh_token_encrypted: Set(None),
             credentials_connected_at: Set(None),
             credentials_expires_at: Set(None),
+            storage_error: Set(None),
+            storage_error_at: Set(None),
             created_at: Set(at),
             updated_at: Set(at),
         });

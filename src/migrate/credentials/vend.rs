@@ -69,6 +69,46 @@ impl CredentialService {
             .ok_or_else(|| ApiError::not_found("project"))?;
         let (account, container, sealed) = connected(&project)?;
         self.upstream.require(Integration::Azure)?;
+        let issued = self.issue(&project, account, container, sealed).await;
+        self.remember_outcome(&project, issued.as_ref().err())
+            .await?;
+        let signed = issued?;
+        tracing::info!(job = %job.id, project = %project.id, expires_at = %signed.expires_at, "upload SAS issued");
+        Ok(signed)
+    }
+
+    /// Keeps the project's last storage error for its tenant's Integrations page (cleared by a
+    /// success).
+    async fn remember_outcome(
+        &self,
+        project: &projects::Model,
+        error: Option<&ApiError>,
+    ) -> ApiResult<()> {
+        let message = error.map(|e| e.message().to_string());
+        if message.is_none() && project.storage_error.is_none() {
+            return Ok(());
+        }
+        projects::Entity::update_many()
+            .filter(projects::Column::Id.eq(project.id))
+            .filter(projects::Column::TenantId.eq(project.tenant_id))
+            .set(projects::ActiveModel {
+                storage_error_at: Set(message.as_ref().map(|_| Utc::now())),
+                storage_error: Set(message),
+                ..Default::default()
+            })
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// A fresh user-delegation SAS for the project's container.
+    async fn issue(
+        &self,
+        project: &projects::Model,
+        account: &str,
+        container: &str,
+        sealed: &str,
+    ) -> ApiResult<Vended> {
         let refresh = self.secrets.open(sealed).map_err(|_| {
             ApiError::new(
                 Code::IntegrationNotConfigured,
@@ -85,7 +125,7 @@ impl CredentialService {
         )
         .await?;
         if let Some(rotated) = tokens.refresh_token.as_deref().filter(|r| *r != refresh) {
-            self.store_rotated(&project, rotated, tokens.refresh_token_expires_in)
+            self.store_rotated(project, rotated, tokens.refresh_token_expires_in)
                 .await?;
         }
         let (start, expiry) = sas::window(Utc::now());
@@ -98,7 +138,6 @@ impl CredentialService {
         )
         .await?;
         let signed = sas::sign(account, container, &key, start, expiry)?;
-        tracing::info!(job = %job.id, project = %project.id, expires_at = %signed.expires_at, "upload SAS issued");
         Ok(Vended {
             sas_token: signed.token,
             container_url: format!(

@@ -85,13 +85,21 @@ impl AiClient {
                 }
             }
         }
-        let error = ApiError::new(
+        // The status page is shared by every tenant: it gets the failure without the reason,
+        // which may quote the answer about this tenant's repository.
+        let shared = ApiError::new(
+            Code::UpstreamUnavailable,
+            "The AI Platform answered twice with an invalid answer",
+        );
+        self.upstream
+            .record(Integration::AiPlatform, Err(&shared))
+            .await;
+        Err(ApiError::new(
             Code::UpstreamUnavailable,
             format!(
                 "The AI Platform answered twice with an invalid answer ({reason}); nothing was stored"
             ),
-        );
-        Err(self.upstream.fail(Integration::AiPlatform, error).await)
+        ))
     }
 
     /// One chat completion; returns the first choice's text. A cut-off answer
