@@ -12,6 +12,7 @@ mod m20261123_000010_persisted_operations;
 mod m20261201_000020_ai_runs;
 mod m20261203_000030_github_installations;
 mod m20261204_000040_finding_scan_sources;
+mod m20261205_000050_list_indexes;
 
 /// All migrations of stack-gateway, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_ai_runs::Migration),
             Box::new(m20261203_000030_github_installations::Migration),
             Box::new(m20261204_000040_finding_scan_sources::Migration),
+            Box::new(m20261205_000050_list_indexes::Migration),
         ]
     }
 }
