@@ -12,6 +12,7 @@ mod m20261123_000010_persisted_operations;
 mod m20261201_000020_ai_runs;
 mod m20261203_000030_github_installations;
 mod m20261204_000040_finding_scan_sources;
+mod m20261205_000050_list_indexes;
 mod m20261205_000060_backup_runners;
 mod m20261205_000070_clients;
 mod m20261205_000090_project_storage_errors;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000020_ai_runs::Migration),
             Box::new(m20261203_000030_github_installations::Migration),
             Box::new(m20261204_000040_finding_scan_sources::Migration),
+            Box::new(m20261205_000050_list_indexes::Migration),
             Box::new(m20261205_000060_backup_runners::Migration),
             Box::new(m20261205_000070_clients::Migration),
             Box::new(m20261205_000090_project_storage_errors::Migration),

@@ -11,6 +11,7 @@ use super::types::{
 };
 use crate::code::CodeService;
 use crate::code::backups::BackupService;
+use crate::graphql::relay::node_fields;
 use crate::graphql::{principal, service};
 use crate::kernel::paging::window;
 
@@ -65,6 +66,7 @@ impl CodeQuery {
                 filter.unwrap_or_default(),
                 order_by.map(|o| o.sort()),
                 window(first, after, last, before)?,
+                node_fields(ctx),
             )
             .await?;
         Ok(RepositoryConnection::build(listed, |row, siblings| {
@@ -94,6 +96,7 @@ impl CodeQuery {
                 filter.unwrap_or_default(),
                 order_by.map(|o| o.sort()),
                 window(first, after, last, before)?,
+                node_fields(ctx),
             )
             .await?;
         Ok(FindingConnection::build(listed, |row, siblings| Finding {

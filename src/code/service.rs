@@ -9,10 +9,92 @@ use super::inputs::{FindingFilter, OrganizationFilter, RecommendationFilter, Rep
 use crate::kernel::batch::Siblings;
 use crate::kernel::errors::{ApiError, ApiResult};
 use crate::kernel::lists::{
-    list_page, name_contains, nested_page, one_of_tenant, sorted_page, to_one,
+    Fields, Unread, leave_unread, list_page, name_contains, nested_page, one_of_tenant,
+    sorted_page, to_one, unread_columns,
 };
 use crate::kernel::order::Sort;
 use crate::kernel::paging::{Listed, Window, expect_id};
+
+/// Repository fields shown from a text column a page may leave unread.
+const REPOSITORY_TEXT: &[Unread<repositories::Column>] = {
+    use repositories::Column as C;
+    &[
+        ("name", C::Name, "''"),
+        ("fullName", C::FullName, "''"),
+        ("url", C::Url, "''"),
+        ("defaultBranch", C::DefaultBranch, "NULL"),
+        ("visibility", C::Visibility, "NULL"),
+        ("appType", C::AppType, "NULL"),
+        ("hostingPlatform", C::HostingPlatform, "NULL"),
+        ("dataClassification", C::DataClassification, "NULL"),
+        ("", C::ExternalId, "NULL"),
+    ]
+};
+
+/// Repository fields that read only columns every page reads (ids, numbers, enums, times).
+const REPOSITORY_OTHER: &[&str] = &[
+    "__typename",
+    "id",
+    "archived",
+    "techStack",
+    "healthScore",
+    "debtScore",
+    "lastCommitAt",
+    "commitFrequency",
+    "lifecycle",
+    "missingSince",
+    "organization",
+    "findings",
+];
+
+/// Finding fields shown from a text column a page may leave unread.
+const FINDING_TEXT: &[Unread<findings::Column>] = {
+    use findings::Column as C;
+    &[
+        ("title", C::Title, "''"),
+        ("description", C::Description, "''"),
+        ("filePath", C::FilePath, "NULL"),
+        ("cveId", C::CveId, "NULL"),
+        ("packageName", C::PackageName, "NULL"),
+        ("packageVersion", C::PackageVersion, "NULL"),
+        ("secretType", C::SecretType, "NULL"),
+        ("remediation", C::Remediation, "NULL"),
+        ("tool", C::Tool, "NULL"),
+        ("", C::Fingerprint, "''"),
+        ("", C::ScanSource, "NULL"),
+    ]
+};
+
+/// Finding fields that read only columns every page reads.
+const FINDING_OTHER: &[&str] = &[
+    "__typename",
+    "id",
+    "kind",
+    "accessIssue",
+    "severity",
+    "status",
+    "line",
+    "firstSeenAt",
+    "lastSeenAt",
+    "resolvedAt",
+    "repository",
+];
+
+/// `select` reading only the text columns `fields` shows (every column in a sorted list: its
+/// cursors read the sort value from the row).
+fn repositories_for(
+    select: Select<repositories::Entity>,
+    fields: &Fields,
+) -> Select<repositories::Entity> {
+    leave_unread(
+        select,
+        &unread_columns(fields, REPOSITORY_TEXT, REPOSITORY_OTHER),
+    )
+}
+
+fn findings_for(select: Select<findings::Entity>, fields: &Fields) -> Select<findings::Entity> {
+    leave_unread(select, &unread_columns(fields, FINDING_TEXT, FINDING_OTHER))
+}
 
 #[derive(Clone)]
 pub struct CodeService {
@@ -91,8 +173,12 @@ impl CodeService {
         filter: RepositoryFilter,
         order: Option<Sort<repositories::Model>>,
         window: Window,
+        fields: Fields,
     ) -> ApiResult<Listed<repositories::Model>> {
-        let select = repository_select(tenant, &filter)?;
+        let mut select = repository_select(tenant, &filter)?;
+        if order.is_none() {
+            select = repositories_for(select, &fields);
+        }
         sorted_page(&self.db, select, repositories::Column::Id, order, window).await
     }
 
@@ -102,8 +188,12 @@ impl CodeService {
         filter: FindingFilter,
         order: Option<Sort<findings::Model>>,
         window: Window,
+        fields: Fields,
     ) -> ApiResult<Listed<findings::Model>> {
-        let select = finding_select(tenant, &filter)?;
+        let mut select = finding_select(tenant, &filter)?;
+        if order.is_none() {
+            select = findings_for(select, &fields);
+        }
         sorted_page(&self.db, select, findings::Column::Id, order, window).await
     }
 
@@ -129,9 +219,15 @@ impl CodeService {
         org: &organizations::Model,
         filter: RepositoryFilter,
         window: Window,
+        fields: Fields,
     ) -> ApiResult<Listed<repositories::Model>> {
         let key = format!("repositories/{filter:?}");
-        let select = repository_select(org.tenant_id, &filter)?;
+        let select = || {
+            Ok(repositories_for(
+                repository_select(org.tenant_id, &filter)?,
+                &fields,
+            ))
+        };
         let parent = repositories::Column::OrganizationId;
         let id = repositories::Column::Id;
         nested_page(
@@ -155,9 +251,15 @@ impl CodeService {
         repo: &repositories::Model,
         filter: FindingFilter,
         window: Window,
+        fields: Fields,
     ) -> ApiResult<Listed<findings::Model>> {
         let key = format!("findings/{filter:?}");
-        let select = finding_select(repo.tenant_id, &filter)?;
+        let select = || {
+            Ok(findings_for(
+                finding_select(repo.tenant_id, &filter)?,
+                &fields,
+            ))
+        };
         let parent = findings::Column::RepositoryId;
         let id = findings::Column::Id;
         nested_page(

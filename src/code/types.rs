@@ -6,7 +6,7 @@ use entities::{enums, findings, organizations, recommendations, repositories};
 
 use super::inputs::{FindingFilter, RepositoryFilter};
 use crate::code::CodeService;
-use crate::graphql::relay::{connection, global_id};
+use crate::graphql::relay::{connection, global_id, node_fields};
 use crate::graphql::{response_key, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::window;
@@ -201,6 +201,7 @@ impl Organization {
                 &self.row,
                 filter.unwrap_or_default(),
                 window,
+                node_fields(ctx),
             )
             .await?;
         Ok(RepositoryConnection::build(listed, |row, siblings| {
@@ -338,6 +339,7 @@ impl Repository {
                 &self.row,
                 filter.unwrap_or_default(),
                 window,
+                node_fields(ctx),
             )
             .await?;
         Ok(FindingConnection::build(listed, |row, siblings| Finding {

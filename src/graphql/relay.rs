@@ -1,15 +1,29 @@
 //! Relay in the GraphQL layer: global ids as `ID`, `PageInfo`, and the connection types over the
 //! kernel's pages.
 
-use async_graphql::{ID, Object};
+use async_graphql::{Context, ID, Object};
 use uuid::Uuid;
 
+use crate::kernel::lists::Fields;
 use crate::kernel::paging::PageInfo;
 pub use crate::kernel::paging::{decode_global_id, expect_id};
 
 /// `Type:uuid`, base64url without padding, as a GraphQL `ID`.
 pub fn global_id(type_name: &str, id: Uuid) -> ID {
     ID(crate::kernel::paging::global_id(type_name, id))
+}
+
+/// The fields the query selects on the nodes of the connection being resolved (through `edges {
+/// node }` and `nodes`, fragments included), so the service reads only the columns they need.
+pub fn node_fields(ctx: &Context<'_>) -> Fields {
+    let ahead = ctx.look_ahead();
+    let mut names = std::collections::BTreeSet::new();
+    for node in [ahead.field("edges").field("node"), ahead.field("nodes")] {
+        for field in node.selection_fields() {
+            names.extend(field.selection_set().map(|f| f.name().to_string()));
+        }
+    }
+    Fields(Some(names))
 }
 
 /// Where a page sits in its list.

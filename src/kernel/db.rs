@@ -1,7 +1,7 @@
 //! The data connection (sea-orm over sqlx) and the count of SQL statements it runs.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -9,13 +9,40 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 /// Counts every SQL statement the data connection runs (the statement-count tests and the
-/// benchmark read it; `/metrics` exports it).
+/// benchmark read it; `/metrics` exports it), and on demand keeps them (the plan tests `EXPLAIN`
+/// what a request really ran).
 #[derive(Clone, Default, Debug)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter {
+    count: Arc<AtomicU64>,
+    recording: Arc<AtomicBool>,
+    recorded: Arc<Mutex<Vec<sea_orm::Statement>>>,
+}
 
 impl StatementCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Starts keeping every counted statement (until `take_recorded`).
+    pub fn record(&self) {
+        self.recorded.lock().expect("poisoned").clear();
+        self.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// The statements counted since `record`, and stops keeping them.
+    pub fn take_recorded(&self) -> Vec<sea_orm::Statement> {
+        self.recording.store(false, Ordering::Relaxed);
+        std::mem::take(&mut *self.recorded.lock().expect("poisoned"))
+    }
+
+    fn counted(&self, statement: &sea_orm::Statement) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        if self.recording.load(Ordering::Relaxed) {
+            self.recorded
+                .lock()
+                .expect("poisoned")
+                .push(statement.clone());
+        }
     }
 }
 
@@ -83,13 +110,13 @@ pub async fn connect(
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let counter = StatementCounter::default();
-    let count = counter.0.clone();
+    let count = counter.clone();
     let print = std::env::var("GATEWAY_PRINT_SQL").is_ok_and(|v| v == "1");
     db.set_metric_callback(move |info| {
         if UNCOUNTED.try_with(|_| ()).is_ok() {
             return;
         }
-        count.fetch_add(1, Ordering::Relaxed);
+        count.counted(info.statement);
         if print {
             eprintln!("SQL {:?} {}", info.elapsed, info.statement.sql);
         }

@@ -1,13 +1,13 @@
 //! Lists over sea-orm selects: keyset pages, child lists of a page of parents in one statement,
 //! counts, to-one references, and tenant-scoped reads.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, PaginatorTrait,
-    QueryFilter, QuerySelect, QueryTrait, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic,
+    Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Statement,
 };
 use uuid::Uuid;
 
@@ -17,13 +17,19 @@ use super::order::Sort;
 use super::paging::Window;
 use super::paging::{HasId, Listed, Page, TotalCount, cursor, keyset};
 
-/// Up to `window.limit + 1` children per parent in one statement (a window function), grouped by
-/// parent and ordered by id in the window's direction.
+/// Up to `window.limit + 1` children of each of `parents` in one statement, grouped by parent and
+/// ordered by id in the window's direction (`select` holds the tenant and the filter).
+///
+/// On PostgreSQL the parents are one array parameter and each takes its rows through `LATERAL
+/// (… ORDER BY id LIMIT k + 1)`: an index range scan of k + 1 entries per parent, and one
+/// prepared statement whatever the page size. SQLite has no LATERAL: there a window function
+/// ranks the children of all the parents (`parent IN (…)`).
 pub async fn children_per_parent<E>(
     db: &impl ConnectionTrait,
     select: Select<E>,
     parent: E::Column,
     id: E::Column,
+    parents: &[Uuid],
     window: &Window,
     parent_of: impl Fn(&E::Model) -> Uuid,
 ) -> Result<HashMap<Uuid, Vec<E::Model>>, DbErr>
@@ -38,28 +44,103 @@ where
     if let Some(before) = window.before {
         select = select.filter(id.lt(before));
     }
-    let direction = if window.backward { "DESC" } else { "ASC" };
-    let mut inner = select.into_query();
-    inner.expr_as(
-        Expr::cust(format!(
-            "ROW_NUMBER() OVER (PARTITION BY \"{}\" ORDER BY \"{}\" {direction})",
-            parent.as_str(),
-            id.as_str()
-        )),
-        Alias::new("rn"),
-    );
-    let outer = Query::select()
-        .column(Asterisk)
-        .from_subquery(inner, Alias::new("ranked"))
-        .and_where(Expr::col(Alias::new("rn")).lte(window.limit as i64 + 1))
-        .to_owned();
-    let statement = db.get_database_backend().build(&outer);
+    let backend = db.get_database_backend();
+    let statement = if backend == DbBackend::Postgres {
+        let order = if window.backward {
+            sea_orm::Order::Desc
+        } else {
+            sea_orm::Order::Asc
+        };
+        let inner = select
+            .filter(Expr::col((E::default(), parent)).eq(Expr::cust("\"parents\".\"id\"")))
+            .order_by(id, order)
+            .limit(window.limit + 1)
+            .build(backend);
+        let mut values = inner.values.map(|v| v.0).unwrap_or_default();
+        let array = parents.iter().map(Uuid::to_string).collect::<Vec<_>>();
+        values.push(format!("{{{}}}", array.join(",")).into());
+        let sql = format!(
+            "SELECT \"children\".* FROM unnest(CAST(${} AS uuid[])) AS \"parents\"(\"id\") \
+             CROSS JOIN LATERAL ({}) AS \"children\"",
+            values.len(),
+            inner.sql
+        );
+        Statement::from_sql_and_values(backend, sql, values)
+    } else {
+        let direction = if window.backward { "DESC" } else { "ASC" };
+        let mut inner = select
+            .filter(parent.is_in(parents.iter().copied()))
+            .into_query();
+        inner.expr_as(
+            Expr::cust(format!(
+                "ROW_NUMBER() OVER (PARTITION BY \"{}\" ORDER BY \"{}\" {direction})",
+                parent.as_str(),
+                id.as_str()
+            )),
+            Alias::new("rn"),
+        );
+        let outer = Query::select()
+            .column(Asterisk)
+            .from_subquery(inner, Alias::new("ranked"))
+            .and_where(Expr::col(Alias::new("rn")).lte(window.limit as i64 + 1))
+            .to_owned();
+        backend.build(&outer)
+    };
     let rows = E::find().from_raw_sql(statement).all(db).await?;
     let mut grouped: HashMap<Uuid, Vec<E::Model>> = HashMap::new();
     for row in rows {
         grouped.entry(parent_of(&row)).or_default().push(row);
     }
     Ok(grouped)
+}
+
+/// The fields a query selects on a list's nodes (their GraphQL names); `None` when they are not
+/// known, and then every column is read.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fields(pub Option<BTreeSet<String>>);
+
+/// A text column a page may leave unread: the node field that shows it (empty: none does), and
+/// the value it reads as then (`''` or `NULL`, the same SQL on both databases).
+pub type Unread<C> = (&'static str, C, &'static str);
+
+/// The columns of `text` that `fields` does not need, when every field of `fields` is known:
+/// one of `text`, or one of `others` (fields that read only columns every page reads). An
+/// unknown field, or unknown fields, read every column.
+pub fn unread_columns<C: Copy>(
+    fields: &Fields,
+    text: &[Unread<C>],
+    others: &[&str],
+) -> Vec<(C, &'static str)> {
+    let Some(selected) = &fields.0 else {
+        return Vec::new();
+    };
+    let known = |f: &String| others.contains(&f.as_str()) || text.iter().any(|t| t.0 == f.as_str());
+    if !selected.iter().all(known) {
+        return Vec::new();
+    }
+    text.iter()
+        .filter(|(field, _, _)| field.is_empty() || !selected.contains(*field))
+        .map(|(_, column, default)| (*column, *default))
+        .collect()
+}
+
+/// `select` reading `unread` columns as their defaults instead of from the table: less to send,
+/// and no string to allocate, for columns the query does not show.
+pub fn leave_unread<E: EntityTrait>(
+    select: Select<E>,
+    unread: &[(E::Column, &'static str)],
+) -> Select<E> {
+    if unread.is_empty() {
+        return select;
+    }
+    let mut select = select.select_only();
+    for column in E::Column::iter() {
+        select = match unread.iter().find(|(c, _)| c.as_str() == column.as_str()) {
+            Some((_, default)) => select.column_as(Expr::cust(*default), column.as_str()),
+            None => select.column(column),
+        };
+    }
+    select
 }
 
 /// Rows per parent for `select` (one GROUP BY statement), for nested `totalCount`.
@@ -166,14 +247,15 @@ where
     })
 }
 
-/// One parent's page of a nested list, loaded once for all the parent's siblings (`select` holds
-/// the tenant and the filter; `key` names the field and its arguments).
+/// One parent's page of a nested list, loaded once for all the parent's siblings (`select` gives
+/// the tenant and the filter; `key` names the field and its arguments). Only the first parent to
+/// resolve builds the select and runs it; the others read the level's load.
 #[allow(clippy::too_many_arguments)]
 pub async fn nested_page<E>(
     db: &sea_orm::DatabaseConnection,
     siblings: &Siblings,
     key: String,
-    select: Select<E>,
+    select: impl FnOnce() -> ApiResult<Select<E>>,
     parent: E::Column,
     id: E::Column,
     window: Window,
@@ -185,20 +267,21 @@ where
     E::Model: HasId + Clone + Sync,
 {
     unordered(&window)?;
-    let grouped = siblings
+    let loaded = siblings
         .load(format!("{key}/{window:?}"), |ids| {
-            let select = select.clone().filter(parent.is_in(ids.iter().copied()));
             let window = window.clone();
             async move {
+                let select = select()?;
                 let grouped =
-                    children_per_parent(db, select, parent, id, &window, parent_of).await?;
+                    children_per_parent(db, select.clone(), parent, id, &ids, &window, parent_of)
+                        .await?;
                 // Every child of this level shares one `Siblings`, so the next level loads once.
                 let all = grouped.values().flatten().map(|r| r.id()).collect();
-                Ok((Mutex::new(grouped), Siblings::new(all)))
+                Ok((Mutex::new(grouped), Siblings::new(all), select))
             }
         })
         .await?;
-    let (grouped, children) = &*grouped;
+    let (grouped, children, _) = &*loaded;
     // Each parent takes its rows once (the load is keyed by the field's response key, see
     // `Siblings::in_field`), so they are moved, not copied.
     let mut rows = grouped
@@ -211,14 +294,15 @@ where
         rows.reverse();
     }
     let page = Page::from_rows(rows, &window, |r| cursor(r.id()));
+    let children = children.clone();
     let (db, siblings) = (db.clone(), siblings.clone());
     let total = TotalCount::new(move || {
-        let (db, siblings, select, key) =
-            (db.clone(), siblings.clone(), select.clone(), key.clone());
+        let (db, siblings, loaded, key) =
+            (db.clone(), siblings.clone(), loaded.clone(), key.clone());
         async move {
             let counts = siblings
                 .load(format!("{key}/count"), |ids| {
-                    let select = select.filter(parent.is_in(ids.iter().copied()));
+                    let select = loaded.2.clone().filter(parent.is_in(ids.iter().copied()));
                     async move { Ok(count_per_parent(&db, select, parent).await?) }
                 })
                 .await?;
@@ -228,7 +312,7 @@ where
     Ok(Listed {
         page,
         total,
-        siblings: children.clone(),
+        siblings: children,
     })
 }
 

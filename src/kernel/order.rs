@@ -2,7 +2,7 @@
 //! the cursor. Sortable fields are NOT NULL columns or nullable integers with a sentinel that puts
 //! unknown values last in either direction (so every row has a comparable key).
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, SimpleExpr};
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Value};
 use uuid::Uuid;
 
@@ -83,21 +83,16 @@ impl<M> Sort<M> {
                 ));
             };
             let value = self.bind(&cursor_key.value)?;
-            // Rows that come later in list order than the cursor (or earlier, for `before`).
+            // Rows that come later in list order than the cursor (or earlier, for `before`), as
+            // one row comparison: the index on (tenant, value, id) seeks to it.
             let forward = later != self.descending;
-            let (value_cmp, id_cmp) = if forward {
-                (
-                    self.expr.clone().gt(value.clone()),
-                    Expr::col(id).gt(cursor_id),
-                )
+            let row = Expr::tuple([self.expr.clone(), Expr::col(id)]);
+            let cursor = Expr::tuple([Expr::val(value), Expr::val(cursor_id)]);
+            select = select.filter(if forward {
+                row.gt(cursor)
             } else {
-                (
-                    self.expr.clone().lt(value.clone()),
-                    Expr::col(id).lt(cursor_id),
-                )
-            };
-            let tie = self.expr.clone().eq(value).and(id_cmp);
-            select = select.filter(value_cmp.or(tie));
+                row.lt(cursor)
+            });
         }
         let ascending = self.descending == window.backward;
         let order = if ascending {
@@ -112,14 +107,16 @@ impl<M> Sort<M> {
     }
 }
 
-/// A nullable integer column sorted with unknown values last in either direction.
-pub fn int_last<C: sea_orm::ColumnTrait>(column: C, descending: bool) -> (SimpleExpr, i64) {
+/// A nullable integer column sorted with unknown values last in either direction. The sentinel is
+/// written into the SQL, not bound: an index on the expression (migration
+/// `m20261205_000050_list_indexes`) serves only the same expression.
+pub fn int_last<C: sea_orm::ColumnTrait + sea_orm::IdenStatic>(
+    column: C,
+    descending: bool,
+) -> (SimpleExpr, i64) {
     let sentinel = if descending { -1 } else { i64::from(i32::MAX) };
     (
-        SimpleExpr::from(Func::coalesce([
-            SimpleExpr::from(Expr::col(column)),
-            SimpleExpr::from(Expr::val(sentinel)),
-        ])),
+        Expr::cust(format!("COALESCE(\"{}\", {sentinel})", column.as_str())),
         sentinel,
     )
 }

@@ -93,7 +93,7 @@ impl MigrateService {
         window: Window,
     ) -> ApiResult<Listed<jobs::Model>> {
         let key = format!("jobs/{filter:?}");
-        let select = job_select(project.tenant_id, &filter)?;
+        let select = || job_select(project.tenant_id, &filter);
         let (parent, id) = (jobs::Column::ProjectId, jobs::Column::Id);
         nested_page(
             &self.db,
@@ -116,8 +116,9 @@ impl MigrateService {
         job: &jobs::Model,
         window: Window,
     ) -> ApiResult<Listed<job_events::Model>> {
-        let select =
-            job_events::Entity::find().filter(job_events::Column::TenantId.eq(job.tenant_id));
+        let select = || {
+            Ok(job_events::Entity::find().filter(job_events::Column::TenantId.eq(job.tenant_id)))
+        };
         let (parent, id) = (job_events::Column::JobId, job_events::Column::Id);
         nested_page(
             &self.db,

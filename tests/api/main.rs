@@ -24,6 +24,8 @@ mod hygiene;
 mod integrations_read;
 mod jobs;
 mod limits;
+mod list_columns;
+mod list_plans;
 mod migrate_read;
 mod migrations;
 mod mission;

@@ -148,9 +148,7 @@ impl AiService {
         let tenant = repo.tenant_id;
         let grouped = siblings
             .load("ai_runs".into(), |ids| async move {
-                let select = ai_runs::Entity::find()
-                    .filter(ai_runs::Column::TenantId.eq(tenant))
-                    .filter(ai_runs::Column::RepositoryId.is_in(ids.iter().copied()));
+                let select = ai_runs::Entity::find().filter(ai_runs::Column::TenantId.eq(tenant));
                 // `limit + 1` rows per repository, newest first.
                 let newest = Window {
                     limit: RUNS_LISTED - 1,
@@ -162,8 +160,10 @@ impl AiService {
                 };
                 let (parent, id) = (ai_runs::Column::RepositoryId, ai_runs::Column::Id);
                 Ok(
-                    children_per_parent(&self.db, select, parent, id, &newest, |r| r.repository_id)
-                        .await?,
+                    children_per_parent(&self.db, select, parent, id, &ids, &newest, |r| {
+                        r.repository_id
+                    })
+                    .await?,
                 )
             })
             .await?;
