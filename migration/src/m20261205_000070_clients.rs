@@ -18,6 +18,9 @@ enum Clients {
 const UNIQUE_NAME: &str =
     "CREATE UNIQUE INDEX IF NOT EXISTS uq_clients_tenant_name ON clients (tenant_id, lower(name))";
 
+/// The `clients` list pages in id order within a tenant.
+const LIST: &str = "CREATE INDEX IF NOT EXISTS ix_clients_tenant_id ON clients (tenant_id, id)";
+
 const INHERIT: &str = "UPDATE repositories SET client_id = NULL WHERE client_id IS NOT NULL \
      AND client_id = (SELECT o.client_id FROM organizations o \
      WHERE o.id = repositories.organization_id)";
@@ -35,12 +38,15 @@ impl MigrationTrait for Migration {
             .await?;
         let db = manager.get_connection();
         db.execute_unprepared(UNIQUE_NAME).await?;
+        db.execute_unprepared(LIST).await?;
         db.execute_unprepared(INHERIT).await?;
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        db.execute_unprepared("DROP INDEX ix_clients_tenant_id")
+            .await?;
         db.execute_unprepared("DROP INDEX uq_clients_tenant_name")
             .await?;
         manager

@@ -25,6 +25,8 @@ const LISTS: &[&str] = &[
     "billingReports",
     "events",
     "notifications",
+    "clients",
+    "backupRunners",
 ];
 
 /// Lists with `orderBy`, and their sort fields.
