@@ -312,7 +312,7 @@ impl Repository {
     async fn documents(
         &self,
         ctx: &Context<'_>,
-        doc_type: Option<super::ai::kinds::DocumentType>,
+        doc_type: Option<super::ai::graphql_enums::DocumentType>,
     ) -> Result<Vec<super::ai::graphql::Document>> {
         self.ai_documents(ctx, doc_type).await
     }

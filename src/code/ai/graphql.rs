@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use entities::enums::Product;
 use entities::{ai_runs, documents};
 
-use super::kinds::{AiRunKind, AiRunStatus, DocumentType};
+use super::graphql_enums::{AiRunKind, AiRunStatus, DocumentType};
+use super::kinds;
 use crate::code::ai::AiService;
 use crate::code::types::Repository;
 use crate::graphql::relay::global_id;
@@ -26,11 +27,11 @@ impl AiRunView {
     }
     /// What the run produces.
     async fn kind(&self) -> Option<AiRunKind> {
-        AiRunKind::parse(&self.row.kind)
+        kinds::AiRunKind::parse(&self.row.kind).map(Into::into)
     }
     /// Where the run is.
     async fn status(&self) -> Option<AiRunStatus> {
-        AiRunStatus::parse(&self.row.status)
+        kinds::AiRunStatus::parse(&self.row.status).map(Into::into)
     }
     /// The document types asked for (documentation runs; empty otherwise, and empty for
     /// "all eight").
@@ -39,7 +40,7 @@ impl AiRunView {
             serde_json::from_value(self.row.doc_types.clone()).unwrap_or_default();
         names
             .iter()
-            .filter_map(|n| DocumentType::parse(n))
+            .filter_map(|n| kinds::DocumentType::parse(n).map(Into::into))
             .collect()
     }
     /// The error code of a failed run (`UPSTREAM_UNAVAILABLE`, `RATE_LIMITED`, …).
@@ -97,7 +98,7 @@ impl From<documents::Model> for Document {
     fn from(row: documents::Model) -> Self {
         Document {
             id: global_id("Document", row.id),
-            doc_type: DocumentType::parse(&row.doc_type),
+            doc_type: kinds::DocumentType::parse(&row.doc_type).map(Into::into),
             title: row.title,
             content: row.content,
             version: row.version,
@@ -149,7 +150,12 @@ async fn start(
     let user = principal(ctx).product_user(Product::Code)?;
     let repository = expect_id(repository_id, "Repository")?;
     let row = service::<AiService>(ctx)
-        .start(user, repository, kind, doc_types)
+        .start(
+            user,
+            repository,
+            kind.into(),
+            doc_types.into_iter().map(Into::into).collect(),
+        )
         .await?;
     Ok(StartAiRunPayload {
         run: AiRunView { row },
@@ -256,7 +262,7 @@ impl Repository {
         doc_type: Option<DocumentType>,
     ) -> Result<Vec<Document>> {
         let docs = service::<AiService>(ctx)
-            .documents(&self.siblings, &self.row, doc_type)
+            .documents(&self.siblings, &self.row, doc_type.map(Into::into))
             .await?;
         Ok(docs.into_iter().map(Document::from).collect())
     }

@@ -1,9 +1,7 @@
 //! What an AI run does, its state, and the eight document types, with their stored names.
 
-use async_graphql::Enum;
-
 /// The eight documentation types the AI Platform writes for a repository.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
 pub enum DocumentType {
     /// Components, boundaries and how they fit together.
     Architecture,
@@ -85,7 +83,7 @@ impl DocumentType {
 }
 
 /// What an AI run produces.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AiRunKind {
     /// Documentation of one or more types (`code.documentation.generated`).
     Documentation,
@@ -132,7 +130,7 @@ impl AiRunKind {
 }
 
 /// Where an AI run is.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum AiRunStatus {
     /// Waiting for a queue worker.
     Queued,

@@ -6,6 +6,7 @@
 
 pub mod answers;
 pub mod graphql;
+pub mod graphql_enums;
 pub mod kinds;
 pub mod prompts;
 mod run;

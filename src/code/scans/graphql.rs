@@ -4,12 +4,23 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use entities::enums::Product;
 
-use super::{ScanFormat, ScanSummary};
+use super::ScanSummary;
 use crate::code::scans::ScanService;
 use crate::code::types::Repository;
 use crate::graphql::{principal, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::expect_id;
+
+/// The document formats a scanner may upload.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "super::ScanFormat")]
+pub enum ScanFormat {
+    /// SARIF 2.1.0 (secret scanners such as gitleaks, code-scanning tools).
+    Sarif,
+    /// CycloneDX JSON 1.4–1.7 with `vulnerabilities` (SBOM scanners); a later 1.x is read
+    /// with a warning.
+    Cyclonedx,
+}
 
 /// Input of `ingestScan`.
 #[derive(InputObject)]
@@ -63,7 +74,7 @@ pub struct ScanResult {
 impl From<ScanSummary> for ScanResult {
     fn from(s: ScanSummary) -> Self {
         ScanResult {
-            format: s.format,
+            format: s.format.into(),
             tool: s.tools.first().cloned().unwrap_or_default(),
             tools: s.tools,
             sources: s.sources,
@@ -108,7 +119,7 @@ impl ScanMutation {
             .ingest(
                 user,
                 repository,
-                input.format,
+                input.format.into(),
                 input.document.as_bytes(),
                 input.full_scan,
                 input.source.as_deref(),

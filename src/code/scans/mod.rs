@@ -23,13 +23,10 @@ pub use plan::fingerprint;
 pub use service::{ScanService, ScanSummary};
 pub use source::{Source, explicit_source, source_key};
 
-/// The document formats a scanner may upload.
-#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+/// The document formats a scanner may upload (GraphQL's mirror: `graphql::ScanFormat`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScanFormat {
-    /// SARIF 2.1.0 (secret scanners such as gitleaks, code-scanning tools).
     Sarif,
-    /// CycloneDX JSON 1.4–1.7 with `vulnerabilities` (SBOM scanners); a later 1.x is read
-    /// with a warning.
     Cyclonedx,
 }
 
