@@ -14,6 +14,7 @@ mod m20261203_000030_github_installations;
 mod m20261204_000040_finding_scan_sources;
 mod m20261205_000060_backup_runners;
 mod m20261205_000070_clients;
+mod m20261205_000080_application_profile;
 
 /// All migrations of stack-gateway, in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000040_finding_scan_sources::Migration),
             Box::new(m20261205_000060_backup_runners::Migration),
             Box::new(m20261205_000070_clients::Migration),
+            Box::new(m20261205_000080_application_profile::Migration),
         ]
     }
 }

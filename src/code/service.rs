@@ -16,7 +16,7 @@ use crate::kernel::paging::{Listed, Window, expect_id};
 
 #[derive(Clone)]
 pub struct CodeService {
-    db: DatabaseConnection,
+    pub(super) db: DatabaseConnection,
 }
 
 fn repository_select(

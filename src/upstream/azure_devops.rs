@@ -194,6 +194,8 @@ impl AzureDevops {
                 pushed_at: last_commit,
                 language: None,
                 languages: languages.remove(&r.id).unwrap_or_default(),
+                root_files: Vec::new(),
+                recent_commits: None,
                 id: r.id,
                 name: r.name,
             });

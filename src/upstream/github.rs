@@ -67,6 +67,13 @@ pub struct Repo {
     /// All languages, largest first, where the provider lists them (GitLab).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Names at the root of the default branch, where read (not by the listing).
+    #[serde(skip)]
+    pub root_files: Vec<String>,
+    /// Dates of the latest commits on the default branch, newest first, at most one page;
+    /// `None` when they were not read or could not be (not by the listing).
+    #[serde(skip)]
+    pub recent_commits: Option<Vec<DateTime<Utc>>>,
 }
 
 /// A JSON number or string, as text.

@@ -206,6 +206,8 @@ impl Gitlab {
                 pushed_at: p.last_activity_at,
                 language: None,
                 languages: languages.into_iter().map(|(k, _)| k).collect(),
+                root_files: Vec::new(),
+                recent_commits: None,
             });
         }
         Ok(repos)

@@ -1,0 +1,219 @@
+//! Application profiles through the public API: technicians and admins set the app type,
+//! hosting platform and data classification by hand (kept as edits until cleared with null) and
+//! the lifecycle with a reason; marking an app for sunset records a `sunset_decision` finding
+//! that becomes a PSA ticket. Viewers are refused, another tenant's repository is not found, and
+//! bad input writes nothing.
+
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::code_seed::gid;
+use crate::helpers::{Who, code};
+use crate::psa::{TICKET, mount_tickets, setup};
+
+const PROFILE: &str = "mutation($i: UpdateRepositoryProfileInput!) {
+  updateRepositoryProfile(input: $i) { repository { id appType hostingPlatform
+  dataClassification overriddenFields } } }";
+const LIFECYCLE: &str = "mutation($i: SetRepositoryLifecycleInput!) {
+  setRepositoryLifecycle(input: $i) { repository { id lifecycle lifecycleReason
+  lifecycleChangedAt } sunsetDecision { id kind status severity title description } } }";
+const READ: &str = "query($id: ID!) { node(id: $id) { ... on Repository { appType
+  hostingPlatform dataClassification overriddenFields lifecycle lifecycleReason } } }";
+const SUNSETS: &str = "query($r: ID!) { findings(first: 10, filter: { repositoryId: $r,
+  kind: SUNSET_DECISION }) { nodes { id status description } } }";
+
+const TECH_A: Who<'static> = Who {
+    tenant: "tenant-a",
+    sub: "tess",
+    roles: &["technician"],
+    products: &["code"],
+};
+const VIEWER_A: Who<'static> = Who {
+    tenant: "tenant-a",
+    sub: "vic",
+    roles: &["viewer"],
+    products: &["code"],
+};
+
+both!(profile_edits_win_until_cleared, |backend| async move {
+    let s = setup(backend, |_| {}).await;
+    let app = &s.app;
+    let tech = app.token(&TECH_A);
+    let repo = gid("Repository", s.repo.id);
+    let before = app.gql(&s.admin, READ, json!({ "id": repo })).await.1;
+    let before = before["data"]["node"].clone();
+
+    let (_, body) = app
+        .gql(
+            &tech,
+            PROFILE,
+            json!({ "i": { "repositoryId": repo, "hostingPlatform": " Azure App Service ",
+                "dataClassification": "Confidential", "appType": "API service" } }),
+        )
+        .await;
+    let r = &body["data"]["updateRepositoryProfile"]["repository"];
+    assert_eq!(r["hostingPlatform"], "Azure App Service", "{body}");
+    assert_eq!(r["dataClassification"], "confidential");
+    assert_eq!(r["appType"], "API service");
+    assert_eq!(
+        r["overriddenFields"],
+        json!(["APP_TYPE", "HOSTING_PLATFORM", "DATA_CLASSIFICATION"])
+    );
+
+    // null clears the value and the edit; a field left out stays.
+    let (_, body) = app
+        .gql(
+            &s.admin,
+            PROFILE,
+            json!({ "i": { "repositoryId": repo, "hostingPlatform": null } }),
+        )
+        .await;
+    let r = &body["data"]["updateRepositoryProfile"]["repository"];
+    assert!(r["hostingPlatform"].is_null(), "{body}");
+    assert_eq!(r["appType"], "API service");
+    assert_eq!(
+        r["overriddenFields"],
+        json!(["APP_TYPE", "DATA_CLASSIFICATION"])
+    );
+
+    // Bad input, viewers, another tenant: refused, nothing written.
+    let other = app.token(&Who::ADMIN_B);
+    let viewer = app.token(&VIEWER_A);
+    for (token, input, expected) in [
+        (&tech, json!({ "hostingPlatform": "   " }), "BAD_USER_INPUT"),
+        (
+            &tech,
+            json!({ "appType": "x".repeat(101) }),
+            "BAD_USER_INPUT",
+        ),
+        (
+            &tech,
+            json!({ "dataClassification": "secret" }),
+            "BAD_USER_INPUT",
+        ),
+        (&tech, json!({}), "BAD_USER_INPUT"),
+        (
+            &tech,
+            json!({ "appType": "ok", "dataClassification": "nope" }),
+            "BAD_USER_INPUT",
+        ),
+        (&viewer, json!({ "appType": "viewer's" }), "FORBIDDEN"),
+        (&other, json!({ "appType": "theirs" }), "NOT_FOUND"),
+    ] {
+        let mut input = input;
+        input["repositoryId"] = json!(repo);
+        let (_, body) = app.gql(token, PROFILE, json!({ "i": input })).await;
+        assert_eq!(code(&body), expected, "{input} {body}");
+        assert!(body["data"].is_null() || body["data"]["updateRepositoryProfile"].is_null());
+    }
+    let after = app.gql(&s.admin, READ, json!({ "id": repo })).await.1;
+    let after = &after["data"]["node"];
+    assert_eq!(after["appType"], "API service", "{after}");
+    assert_eq!(after["dataClassification"], "confidential");
+    assert!(after["hostingPlatform"].is_null());
+    assert_ne!(before["appType"], json!("ok"));
+});
+
+both!(sunset_decision_becomes_a_ticket, |backend| async move {
+    let s = setup(backend, |_| {}).await;
+    mount_tickets(&s.psa).await;
+    let app = &s.app;
+    let tech = app.token(&TECH_A);
+    let repo = gid("Repository", s.repo.id);
+    let set = |lifecycle: &'static str, reason: Value| json!({ "i": { "repositoryId": repo, "lifecycle": lifecycle, "reason": reason } });
+
+    // Refusals first: nothing is written.
+    let viewer = app.token(&VIEWER_A);
+    let other = app.token(&Who::ADMIN_B);
+    for (token, vars, expected) in [
+        (&tech, set("SUNSET", json!("  ")), "BAD_USER_INPUT"),
+        (
+            &tech,
+            set("SUNSET", json!("r".repeat(2001))),
+            "BAD_USER_INPUT",
+        ),
+        (&viewer, set("SUNSET", json!("viewer")), "FORBIDDEN"),
+        (&other, set("SUNSET", json!("theirs")), "NOT_FOUND"),
+    ] {
+        let (_, body) = app.gql(token, LIFECYCLE, vars).await;
+        assert_eq!(code(&body), expected, "{body}");
+    }
+    let (_, body) = app.gql(&s.admin, SUNSETS, json!({ "r": repo })).await;
+    assert_eq!(body["data"]["findings"]["nodes"], json!([]), "{body}");
+    let (_, body) = app.gql(&s.admin, READ, json!({ "id": repo })).await;
+    assert_eq!(body["data"]["node"]["lifecycle"], "ACTIVE", "{body}");
+
+    // Sunset: the lifecycle, its reason and a sunset decision.
+    let (_, body) = app
+        .gql(
+            &tech,
+            LIFECYCLE,
+            set(
+                "SUNSET",
+                json!("Replaced by the new billing platform in Q2"),
+            ),
+        )
+        .await;
+    let out = &body["data"]["setRepositoryLifecycle"];
+    assert_eq!(out["repository"]["lifecycle"], "SUNSET", "{body}");
+    assert_eq!(
+        out["repository"]["lifecycleReason"],
+        "Replaced by the new billing platform in Q2"
+    );
+    assert!(out["repository"]["lifecycleChangedAt"].is_string());
+    let finding = &out["sunsetDecision"];
+    assert_eq!(finding["kind"], "SUNSET_DECISION");
+    assert_eq!(finding["status"], "OPEN");
+    assert_eq!(finding["title"], "Retire billing-api");
+    assert_eq!(
+        finding["description"],
+        "Replaced by the new billing platform in Q2"
+    );
+    let finding_id = finding["id"].as_str().unwrap().to_string();
+
+    // The decision becomes a PSA ticket through createTicketFromFinding.
+    let (_, body) = app.gql(&tech, TICKET, json!({ "id": finding_id })).await;
+    let link = &body["data"]["createTicketFromFinding"]["psaLink"];
+    assert_eq!(link["kind"], "TICKET", "{body}");
+    let sent = s.psa.received_requests().await.unwrap();
+    let ticket: Value = serde_json::from_slice(&sent.last().unwrap().body).unwrap();
+    let text = ticket.to_string();
+    assert!(
+        text.contains("Sunset decision: Retire billing-api"),
+        "{text}"
+    );
+
+    // Active again resolves it; sunset again reopens the same finding with the new reason.
+    let (_, body) = app
+        .gql(
+            &s.admin,
+            LIFECYCLE,
+            set("ACTIVE", json!("Contract extended")),
+        )
+        .await;
+    assert!(body["data"]["setRepositoryLifecycle"]["sunsetDecision"].is_null());
+    let (_, body) = app.gql(&s.admin, SUNSETS, json!({ "r": repo })).await;
+    assert_eq!(
+        body["data"]["findings"]["nodes"][0]["status"], "RESOLVED",
+        "{body}"
+    );
+    let (_, body) = app
+        .gql(&s.admin, LIFECYCLE, set("SUNSET", json!("Contract ends")))
+        .await;
+    let again = &body["data"]["setRepositoryLifecycle"]["sunsetDecision"];
+    assert_eq!(again["id"], json!(finding_id), "{body}");
+    assert_eq!(again["status"], "OPEN");
+    assert_eq!(again["description"], "Contract ends");
+    // Dead keeps the decision.
+    let (_, body) = app
+        .gql(&tech, LIFECYCLE, set("DEAD", json!("Switched off")))
+        .await;
+    assert_eq!(
+        body["data"]["setRepositoryLifecycle"]["repository"]["lifecycle"], "DEAD",
+        "{body}"
+    );
+    let (_, body) = app.gql(&s.admin, SUNSETS, json!({ "r": repo })).await;
+    let nodes = body["data"]["findings"]["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 1, "{body}");
+    assert_eq!(nodes[0]["status"], "OPEN");
+});
