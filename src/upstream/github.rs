@@ -249,6 +249,25 @@ impl Github {
         }))
     }
 
+    /// `GET /repos/{full_name}/commits?per_page={count}`: the dates of the latest commits of the
+    /// default branch, newest first (one call, one page).
+    pub async fn recent_commits(
+        &self,
+        token: &str,
+        full_name: &str,
+        count: usize,
+    ) -> ProviderResult<Vec<DateTime<Utc>>> {
+        let url = format!("{}/repos/{full_name}/commits?per_page={count}", self.base());
+        let (commits, _): (Vec<Commit>, _) = self.json(&url, token, Call::Installation).await?;
+        Ok(commits
+            .iter()
+            .filter_map(|c| {
+                let date = |s: &Option<Signature>| s.as_ref().and_then(|s| s.date);
+                date(&c.commit.committer).or(date(&c.commit.author))
+            })
+            .collect())
+    }
+
     /// Follows `Link: rel="next"` from `url`, on the configured host only (the token never goes
     /// anywhere else), up to `MAX_PAGES`.
     pub(super) async fn pages<T: DeserializeOwned>(

@@ -217,3 +217,125 @@ both!(sunset_decision_becomes_a_ticket, |backend| async move {
     assert_eq!(nodes.len(), 1, "{body}");
     assert_eq!(nodes[0]["status"], "OPEN");
 });
+
+const PROFILES: &str = "{ repositories(first: 10, orderBy: { field: NAME }) { nodes { name
+  appType hostingPlatform lastCommitAt commitFrequency overriddenFields } } }";
+const REDISCOVER: &str =
+    "mutation($o: ID!) { rediscoverOrganization(input: { organizationId: $o }) {
+  organization { id } } }";
+
+async fn profiles(app: &crate::helpers::TestApp, token: &str) -> Vec<Value> {
+    let (_, body) = app.gql(token, PROFILES, json!({})).await;
+    body["data"]["repositories"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .clone()
+}
+
+both!(
+    discovery_reads_activity_and_infers_until_edited,
+    |backend| async move {
+        use chrono::{TimeDelta, Utc};
+        let (app, _server, fake) = crate::providers::app_with_github(backend).await;
+        let now = Utc::now();
+        let newest = now - TimeDelta::hours(2);
+        {
+            let mut s = fake.lock().unwrap();
+            // 24 commits in the last 12 weeks (one every 3 days) and one long before: 2.0 a week.
+            let mut dates: Vec<_> = (0..24).map(|i| newest - TimeDelta::days(i * 3)).collect();
+            dates.push(now - TimeDelta::days(300));
+            s.history.insert("api".into(), dates);
+            // The web repository's commits cannot be read: discovery goes on without them.
+            s.history_fail.push("web".into());
+        }
+        let token = app.token(&Who::ADMIN_A);
+        let done = crate::providers::connect(&app, &token).await;
+        assert_eq!(done["organization"]["status"], "CONNECTED", "{done}");
+        let org = done["organization"]["id"].as_str().unwrap().to_string();
+
+        let list = profiles(&app, &token).await;
+        let by = |name: &str| list.iter().find(|r| r["name"] == name).unwrap().clone();
+        let api = by("api");
+        assert_eq!(api["commitFrequency"], 2.0, "{api}");
+        let at: chrono::DateTime<Utc> = api["lastCommitAt"].as_str().unwrap().parse().unwrap();
+        assert!((at - newest).num_seconds().abs() <= 1, "{api}");
+        // Rust with no deployment file at the root: not enough to tell.
+        assert!(api["appType"].is_null(), "{api}");
+        assert!(
+            api["hostingPlatform"].is_null(),
+            "never the provider: {api}"
+        );
+        let web = by("web");
+        assert!(web["commitFrequency"].is_null(), "{web}");
+        assert_eq!(
+            web["lastCommitAt"], "2026-11-20T08:30:00+00:00",
+            "the last push: {web}"
+        );
+        assert_eq!(web["appType"], "web front-end");
+        assert!(web["hostingPlatform"].is_null());
+
+        // An edit wins over inference at the next discovery, until it is cleared.
+        let web_id = {
+            let (_, body) = app
+            .gql(
+                &token,
+                "{ repositories(first: 10, filter: { nameContains: \"web\" }) { nodes { id } } }",
+                json!({}),
+            )
+            .await;
+            body["data"]["repositories"]["nodes"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let (_, body) = app
+            .gql(
+                &token,
+                PROFILE,
+                json!({ "i": { "repositoryId": web_id, "appType": "marketing site",
+                "hostingPlatform": "Azure Static Web Apps" } }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["updateRepositoryProfile"]["repository"]["appType"], "marketing site",
+            "{body}"
+        );
+        rediscover(&app, &token, &org).await;
+        let web = profile_of(&app, &token, "web").await;
+        assert_eq!(web["appType"], "marketing site", "{web}");
+        assert_eq!(web["hostingPlatform"], "Azure Static Web Apps");
+        assert_eq!(
+            web["overriddenFields"],
+            json!(["APP_TYPE", "HOSTING_PLATFORM"])
+        );
+
+        // Cleared: inference fills the app type again.
+        let (_, body) = app
+            .gql(
+                &token,
+                PROFILE,
+                json!({ "i": { "repositoryId": web_id, "appType": null } }),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        rediscover(&app, &token, &org).await;
+        let web = profile_of(&app, &token, "web").await;
+        assert_eq!(web["appType"], "web front-end", "{web}");
+        assert_eq!(web["hostingPlatform"], "Azure Static Web Apps");
+        drop(fake);
+    }
+);
+
+async fn profile_of(app: &crate::helpers::TestApp, token: &str, name: &str) -> Value {
+    profiles(app, token)
+        .await
+        .into_iter()
+        .find(|r| r["name"] == name)
+        .unwrap()
+}
+
+async fn rediscover(app: &crate::helpers::TestApp, token: &str, org: &str) {
+    let (_, body) = app.gql(token, REDISCOVER, json!({ "o": org })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    crate::discovery::settled(app, token, org).await;
+}

@@ -154,6 +154,32 @@ pub async fn apply(
     Ok(applied)
 }
 
+/// Reads each listed repository's latest commits with `read` (given its full name), one call
+/// per repository, before the listing is applied. A repository whose read fails keeps no dates
+/// (its profile keeps what an earlier run found) and the run goes on; after a rate limit or a
+/// refused credential no further repository is read (docs/application-profile.md).
+pub async fn read_commits<F, Fut>(repos: &mut [Repo], mut read: F)
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<
+            Output = crate::upstream::provider_wire::ProviderResult<Vec<DateTime<Utc>>>,
+        >,
+{
+    use crate::kernel::errors::Code;
+    for repo in repos.iter_mut() {
+        match read(repo.full_name.clone()).await {
+            Ok(dates) => repo.recent_commits = Some(dates),
+            Err(e) => {
+                let code = e.error.code();
+                tracing::info!(repo = %repo.full_name, code = code.as_str(), message = e.error.message(), "commits not read; the profile keeps its activity");
+                if matches!(code, Code::RateLimited | Code::UpstreamAuthFailed) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// The repositories the access audit looks at: listed at the last discovery and not archived.
 pub async fn auditable(
     db: &impl ConnectionTrait,

@@ -335,7 +335,15 @@ impl ProviderService {
             Err(e) if e.error.code() == Code::UpstreamRejected => None,
             Err(e) => return Err(e),
         };
-        let repos = self.github.repositories(&token).await?;
+        let mut repos = self.github.repositories(&token).await?;
+        let github = &self.github;
+        let token_ref = token.as_str();
+        discovery::read_commits(&mut repos, |name| async move {
+            github
+                .recent_commits(token_ref, &name, crate::code::profile_rules::COMMITS_READ)
+                .await
+        })
+        .await;
         let (current, found) = self.store_discovery(org, info, &repos).await?;
         let audit = self.audit(&current, &token).await?;
         Ok((
