@@ -339,3 +339,50 @@ async fn rediscover(app: &crate::helpers::TestApp, token: &str, org: &str) {
     assert!(body["errors"].is_null(), "{body}");
     crate::discovery::settled(app, token, org).await;
 }
+
+both!(gitlab_commits_give_activity, |backend| async move {
+    use chrono::{TimeDelta, Utc};
+    use wiremock::matchers::{method, path, query_param};
+    use wiremock::{Mock, ResponseTemplate};
+    let (app, server) = crate::providers_gitlab::app_with_gitlab(backend).await;
+    let newest = Utc::now() - TimeDelta::days(1);
+    // Six commits in the last 12 weeks: 0.5 a week. Project 2's commits are not served (404):
+    // unknown, and discovery goes on.
+    let commits: Vec<Value> = (0..6)
+        .map(|i| {
+            let at = (newest - TimeDelta::days(i * 10)).to_rfc3339();
+            json!({ "id": format!("c{i}"), "committed_date": at, "authored_date": at })
+        })
+        .collect();
+    Mock::given(method("GET"))
+        .and(path("/api/v4/projects/1/repository/commits"))
+        .and(query_param("per_page", "100"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(commits))
+        .mount(&server)
+        .await;
+    let token = app.token(&Who::ADMIN_A);
+    let projects = vec![
+        crate::providers_gitlab::project(1, "api", "acme/api", "private", false),
+        crate::providers_gitlab::project(2, "web", "acme/web", "internal", false),
+    ];
+    let (org, _) = crate::providers_gitlab::connect_with(&app, &server, &token, projects).await;
+    let settled = crate::discovery::settled(&app, &token, &org).await;
+    assert_eq!(settled["status"], "CONNECTED", "{settled}");
+    let api = profile_of(&app, &token, "api").await;
+    let seen: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.url.to_string())
+        .collect();
+    assert_eq!(api["commitFrequency"], 0.5, "{api} {seen:?}");
+    let at: chrono::DateTime<Utc> = api["lastCommitAt"].as_str().unwrap().parse().unwrap();
+    assert!((at - newest).num_seconds().abs() <= 1, "{api}");
+    let web = profile_of(&app, &token, "web").await;
+    assert!(web["commitFrequency"].is_null(), "{web}");
+    assert!(
+        web["hostingPlatform"].is_null(),
+        "never the provider: {web}"
+    );
+});

@@ -154,20 +154,20 @@ pub async fn apply(
     Ok(applied)
 }
 
-/// Reads each listed repository's latest commits with `read` (given its full name), one call
+/// Reads each listed repository's latest commits with `read` (given a copy of it), one call
 /// per repository, before the listing is applied. A repository whose read fails keeps no dates
 /// (its profile keeps what an earlier run found) and the run goes on; after a rate limit or a
 /// refused credential no further repository is read (docs/application-profile.md).
 pub async fn read_commits<F, Fut>(repos: &mut [Repo], mut read: F)
 where
-    F: FnMut(String) -> Fut,
+    F: FnMut(Repo) -> Fut,
     Fut: std::future::Future<
             Output = crate::upstream::provider_wire::ProviderResult<Vec<DateTime<Utc>>>,
         >,
 {
     use crate::kernel::errors::Code;
     for repo in repos.iter_mut() {
-        match read(repo.full_name.clone()).await {
+        match read(repo.clone()).await {
             Ok(dates) => repo.recent_commits = Some(dates),
             Err(e) => {
                 let code = e.error.code();

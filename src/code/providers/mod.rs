@@ -338,9 +338,13 @@ impl ProviderService {
         let mut repos = self.github.repositories(&token).await?;
         let github = &self.github;
         let token_ref = token.as_str();
-        discovery::read_commits(&mut repos, |name| async move {
+        discovery::read_commits(&mut repos, |repo| async move {
             github
-                .recent_commits(token_ref, &name, crate::code::profile_rules::COMMITS_READ)
+                .recent_commits(
+                    token_ref,
+                    &repo.full_name,
+                    crate::code::profile_rules::COMMITS_READ,
+                )
                 .await
         })
         .await;
