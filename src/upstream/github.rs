@@ -268,6 +268,18 @@ impl Github {
             .collect())
     }
 
+    /// `GET /repos/{full_name}/contents`: the names at the root of the default branch (one
+    /// call; an empty repository answers 404).
+    pub async fn root_files(&self, token: &str, full_name: &str) -> ProviderResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Entry {
+            name: String,
+        }
+        let url = format!("{}/repos/{full_name}/contents", self.base());
+        let (entries, _): (Vec<Entry>, _) = self.json(&url, token, Call::Installation).await?;
+        Ok(entries.into_iter().map(|e| e.name).collect())
+    }
+
     /// Follows `Link: rel="next"` from `url`, on the configured host only (the token never goes
     /// anywhere else), up to `MAX_PAGES`.
     pub(super) async fn pages<T: DeserializeOwned>(

@@ -247,6 +247,11 @@ both!(
             s.history.insert("api".into(), dates);
             // The web repository's commits cannot be read: discovery goes on without them.
             s.history_fail.push("web".into());
+            // Root files: a service deployed on Fly.io.
+            s.root.insert(
+                "api".into(),
+                vec!["Cargo.toml".into(), "Dockerfile".into(), "fly.toml".into()],
+            );
         }
         let token = app.token(&Who::ADMIN_A);
         let done = crate::providers::connect(&app, &token).await;
@@ -259,12 +264,9 @@ both!(
         assert_eq!(api["commitFrequency"], 2.0, "{api}");
         let at: chrono::DateTime<Utc> = api["lastCommitAt"].as_str().unwrap().parse().unwrap();
         assert!((at - newest).num_seconds().abs() <= 1, "{api}");
-        // Rust with no deployment file at the root: not enough to tell.
-        assert!(api["appType"].is_null(), "{api}");
-        assert!(
-            api["hostingPlatform"].is_null(),
-            "never the provider: {api}"
-        );
+        // Rust with a Dockerfile and fly.toml at the root: an API service on Fly.io.
+        assert_eq!(api["appType"], "API service", "{api}");
+        assert_eq!(api["hostingPlatform"], "Fly.io", "{api}");
         let web = by("web");
         assert!(web["commitFrequency"].is_null(), "{web}");
         assert_eq!(

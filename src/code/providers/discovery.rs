@@ -180,6 +180,28 @@ where
     }
 }
 
+/// Reads the names at each listed repository's root with `read` (one call per repository),
+/// for app type and hosting inference; failures as in `read_commits`.
+pub async fn read_root_files<F, Fut>(repos: &mut [Repo], mut read: F)
+where
+    F: FnMut(Repo) -> Fut,
+    Fut: std::future::Future<Output = crate::upstream::provider_wire::ProviderResult<Vec<String>>>,
+{
+    use crate::kernel::errors::Code;
+    for repo in repos.iter_mut() {
+        match read(repo.clone()).await {
+            Ok(names) => repo.root_files = names,
+            Err(e) => {
+                let code = e.error.code();
+                tracing::info!(repo = %repo.full_name, code = code.as_str(), message = e.error.message(), "root files not read");
+                if matches!(code, Code::RateLimited | Code::UpstreamAuthFailed) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 /// The repositories the access audit looks at: listed at the last discovery and not archived.
 pub async fn auditable(
     db: &impl ConnectionTrait,

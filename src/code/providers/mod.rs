@@ -348,6 +348,10 @@ impl ProviderService {
                 .await
         })
         .await;
+        discovery::read_root_files(&mut repos, |repo| async move {
+            github.root_files(token_ref, &repo.full_name).await
+        })
+        .await;
         let (current, found) = self.store_discovery(org, info, &repos).await?;
         let audit = self.audit(&current, &token).await?;
         Ok((

@@ -58,6 +58,8 @@ pub struct State {
     pub history: HashMap<String, Vec<DateTime<Utc>>>,
     /// Repositories whose commit listing answers 404.
     pub history_fail: Vec<String>,
+    /// Repository name → names at its root (`/contents`); a repository not here answers 404.
+    pub root: HashMap<String, Vec<String>>,
     /// The installation's account: its login, id and `type` (`Organization`, `User`,
     /// `Enterprise`).
     pub account: (String, i64, String),
@@ -136,6 +138,7 @@ pub async fn start() -> (MockServer, Shared) {
         commits: HashMap::new(),
         history: HashMap::new(),
         history_fail: Vec::new(),
+        root: HashMap::new(),
         account: (ORG.into(), ORG_ID, "Organization".into()),
         setup_url: String::new(),
         installed: INSTALLATION,
@@ -431,6 +434,17 @@ impl Respond for Fake {
                     )
                     .collect(),
             );
+        }
+        if let Some(name) = repo_of(&path, "/contents") {
+            return match s.root.get(&name) {
+                Some(names) => list(
+                    names
+                        .iter()
+                        .map(|n| json!({ "name": n, "path": n, "type": "file" }))
+                        .collect(),
+                ),
+                None => not_found(),
+            };
         }
         if let Some(name) = repo_of(&path, "/commits")
             && !query.contains_key("author")
