@@ -36,6 +36,14 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub data_classification: Option<String>,
     pub lifecycle: Lifecycle,
+    /// Set by hand (`updateRepositoryProfile`): inference leaves it alone until cleared.
+    pub app_type_overridden: bool,
+    pub hosting_platform_overridden: bool,
+    pub data_classification_overridden: bool,
+    /// Why the lifecycle was last set (`setRepositoryLifecycle`), and when.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub lifecycle_reason: Option<String>,
+    pub lifecycle_changed_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text")]
     pub external_id: Option<String>,
     pub missing_since: Option<DateTimeUtc>,

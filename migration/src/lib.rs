@@ -15,6 +15,7 @@ mod m20261204_000040_finding_scan_sources;
 mod m20261205_000050_list_indexes;
 mod m20261205_000060_backup_runners;
 mod m20261205_000070_clients;
+mod m20261205_000080_application_profile;
 mod m20261205_000090_project_storage_errors;
 
 /// All migrations of stack-gateway, in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000050_list_indexes::Migration),
             Box::new(m20261205_000060_backup_runners::Migration),
             Box::new(m20261205_000070_clients::Migration),
+            Box::new(m20261205_000080_application_profile::Migration),
             Box::new(m20261205_000090_project_storage_errors::Migration),
         ]
     }

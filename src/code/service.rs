@@ -98,7 +98,7 @@ fn findings_for(select: Select<findings::Entity>, fields: &Fields) -> Select<fin
 
 #[derive(Clone)]
 pub struct CodeService {
-    db: DatabaseConnection,
+    pub(super) db: DatabaseConnection,
 }
 
 fn repository_select(

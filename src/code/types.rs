@@ -283,6 +283,29 @@ impl Repository {
     async fn lifecycle(&self) -> Lifecycle {
         self.row.lifecycle.into()
     }
+    /// Why the lifecycle was last set (`setRepositoryLifecycle`).
+    async fn lifecycle_reason(&self) -> Option<&str> {
+        self.row.lifecycle_reason.as_deref()
+    }
+    /// When the lifecycle was last set by hand.
+    async fn lifecycle_changed_at(&self) -> Option<DateTime<Utc>> {
+        self.row.lifecycle_changed_at
+    }
+    /// Profile fields set by hand: inference leaves them alone until they are cleared.
+    async fn overridden_fields(&self) -> Vec<super::profile_graphql::ProfileField> {
+        use super::profile_graphql::ProfileField as F;
+        [
+            (self.row.app_type_overridden, F::AppType),
+            (self.row.hosting_platform_overridden, F::HostingPlatform),
+            (
+                self.row.data_classification_overridden,
+                F::DataClassification,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(set, field)| set.then_some(field))
+        .collect()
+    }
     /// Set when the repository disappeared from its organization.
     async fn missing_since(&self) -> Option<DateTime<Utc>> {
         self.row.missing_since

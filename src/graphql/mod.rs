@@ -21,6 +21,7 @@ use crate::code::ai::graphql::{AiMutation, AiQuery};
 use crate::code::backup_runners_graphql::{BackupRunnerMutation, BackupRunnerQuery};
 use crate::code::cmdb::graphql::SyncMutation;
 use crate::code::graphql::{BackupQuery, CodeMutation, CodeQuery};
+use crate::code::profile_graphql::ProfileMutation;
 use crate::code::providers::graphql::ProviderMutation;
 use crate::code::scans::graphql::ScanMutation;
 use crate::config::GraphqlLimits;
@@ -56,6 +57,7 @@ pub struct Mutation(
     TenancyMutation,
     ClientsMutation,
     CodeMutation,
+    ProfileMutation,
     BackupRunnerMutation,
     AiMutation,
     ScanMutation,

@@ -31,6 +31,8 @@ const API_VERSION: &str = "7.1";
 const METRICS_VERSION: &str = "7.1-preview.1";
 /// Pages followed at most per list (100 per page).
 const MAX_PAGES: usize = 100;
+/// Latest commits read per repository (one page).
+const COMMITS_READ: usize = 100;
 /// Microsoft's access tokens live 60–90 minutes; this when the answer does not say.
 pub const DEFAULT_TOKEN_SECONDS: i64 = 3600;
 
@@ -167,12 +169,28 @@ impl AzureDevops {
             .map(|p| (p.id.as_str(), p.visibility.as_ref()))
             .collect();
         let mut repos = Vec::with_capacity(list.value.len());
+        // After a rate limit or a refused token no further repository's commits are read.
+        let mut reads_stopped = false;
         for r in list.value {
-            let last_commit = match (&r.default_branch, r.is_disabled) {
-                // A disabled repository cannot be read; an empty one has no commit.
-                (Some(_), false) => self.last_commit(token, org, &r).await?,
-                _ => None,
+            let recent = match (&r.default_branch, r.is_disabled) {
+                // A disabled repository cannot be read.
+                (_, true) => None,
+                _ if reads_stopped => None,
+                (Some(_), false) => match self.recent_commits(token, org, &r).await {
+                    Ok(dates) => Some(dates),
+                    // One repository's commits failing does not fail discovery.
+                    Err(e) => {
+                        let code = e.error.code();
+                        reads_stopped =
+                            matches!(code, Code::RateLimited | Code::UpstreamAuthFailed);
+                        tracing::info!(repo = %r.name, code = code.as_str(), message = e.error.message(), "commits not read");
+                        None
+                    }
+                },
+                // An empty one has no commit.
+                (None, false) => Some(Vec::new()),
             };
+            let last_commit = recent.as_ref().and_then(|d| d.iter().max().copied());
             let visibility = project_visibility
                 .get(r.project.id.as_str())
                 .copied()
@@ -194,6 +212,8 @@ impl AzureDevops {
                 pushed_at: last_commit,
                 language: None,
                 languages: languages.remove(&r.id).unwrap_or_default(),
+                root_files: Vec::new(),
+                recent_commits: recent,
                 id: r.id,
                 name: r.name,
             });
@@ -201,28 +221,29 @@ impl AzureDevops {
         Ok(repos)
     }
 
-    /// The committer date of the latest commit on the default branch (one call per repository).
-    async fn last_commit(
+    /// The committer dates of the latest commits on the default branch, newest first (one call
+    /// per repository, at most `COMMITS_READ`).
+    async fn recent_commits(
         &self,
         token: &str,
         org: &str,
         repo: &GitRepository,
-    ) -> ProviderResult<Option<DateTime<Utc>>> {
+    ) -> ProviderResult<Vec<DateTime<Utc>>> {
         let url = format!(
-            "{}/{org}/{}/_apis/git/repositories/{}/commits?searchCriteria.$top=1&api-version={API_VERSION}",
+            "{}/{org}/{}/_apis/git/repositories/{}/commits?searchCriteria.$top={COMMITS_READ}&api-version={API_VERSION}",
             self.api(),
             repo.project.id,
             repo.id
         );
-        match self.json::<List<Commit>>(&url, token).await {
-            Ok((list, _)) => Ok(list.value.first().and_then(|c| {
+        let (list, _) = self.json::<List<Commit>>(&url, token).await?;
+        Ok(list
+            .value
+            .iter()
+            .filter_map(|c| {
                 let date = |s: &Option<Signature>| s.as_ref().and_then(|s| s.date);
                 date(&c.committer).or(date(&c.author))
-            })),
-            // Emptied or removed since it was listed: no date, not a failed run.
-            Err(e) if e.error.code() == Code::UpstreamRejected => Ok(None),
-            Err(e) => Err(e),
-        }
+            })
+            .collect())
     }
 
     /// A project's repositories' languages, largest share first, by repository id (one call per

@@ -67,6 +67,13 @@ pub struct Repo {
     /// All languages, largest first, where the provider lists them (GitLab).
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Names at the root of the default branch, where read (not by the listing).
+    #[serde(skip)]
+    pub root_files: Vec<String>,
+    /// Dates of the latest commits on the default branch, newest first, at most one page;
+    /// `None` when they were not read or could not be (not by the listing).
+    #[serde(skip)]
+    pub recent_commits: Option<Vec<DateTime<Utc>>>,
 }
 
 /// A JSON number or string, as text.
@@ -240,6 +247,37 @@ impl Github {
             let date = |s: &Option<Signature>| s.as_ref().and_then(|s| s.date);
             date(&detail.committer).or(date(&detail.author))
         }))
+    }
+
+    /// `GET /repos/{full_name}/commits?per_page={count}`: the dates of the latest commits of the
+    /// default branch, newest first (one call, one page).
+    pub async fn recent_commits(
+        &self,
+        token: &str,
+        full_name: &str,
+        count: usize,
+    ) -> ProviderResult<Vec<DateTime<Utc>>> {
+        let url = format!("{}/repos/{full_name}/commits?per_page={count}", self.base());
+        let (commits, _): (Vec<Commit>, _) = self.json(&url, token, Call::Installation).await?;
+        Ok(commits
+            .iter()
+            .filter_map(|c| {
+                let date = |s: &Option<Signature>| s.as_ref().and_then(|s| s.date);
+                date(&c.commit.committer).or(date(&c.commit.author))
+            })
+            .collect())
+    }
+
+    /// `GET /repos/{full_name}/contents`: the names at the root of the default branch (one
+    /// call; an empty repository answers 404).
+    pub async fn root_files(&self, token: &str, full_name: &str) -> ProviderResult<Vec<String>> {
+        #[derive(Deserialize)]
+        struct Entry {
+            name: String,
+        }
+        let url = format!("{}/repos/{full_name}/contents", self.base());
+        let (entries, _): (Vec<Entry>, _) = self.json(&url, token, Call::Installation).await?;
+        Ok(entries.into_iter().map(|e| e.name).collect())
     }
 
     /// Follows `Link: rel="next"` from `url`, on the configured host only (the token never goes

@@ -206,6 +206,8 @@ impl Gitlab {
                 pushed_at: p.last_activity_at,
                 language: None,
                 languages: languages.into_iter().map(|(k, _)| k).collect(),
+                root_files: Vec::new(),
+                recent_commits: None,
             });
         }
         Ok(repos)
@@ -214,6 +216,30 @@ impl Gitlab {
     /// Every member of the group with access through it, inherited from its ancestors included
     /// (`/groups/:path/members/all`: one row per user, the highest level). `None` when the
     /// connecting user may not read the list (403) or cannot see the group (404).
+    /// `GET /projects/:id/repository/commits?per_page={count}`: the dates of the latest commits
+    /// of the default branch, newest first (one call, one page; GitLab's `committed_date`).
+    pub async fn recent_commits(
+        &self,
+        token: &str,
+        project: &str,
+        count: usize,
+    ) -> ProviderResult<Vec<DateTime<Utc>>> {
+        #[derive(Deserialize)]
+        struct Commit {
+            committed_date: Option<DateTime<Utc>>,
+            authored_date: Option<DateTime<Utc>>,
+        }
+        let url = format!(
+            "{}/projects/{project}/repository/commits?per_page={count}",
+            self.api()
+        );
+        let (commits, _): (Vec<Commit>, _) = self.json(&url, token).await?;
+        Ok(commits
+            .into_iter()
+            .filter_map(|c| c.committed_date.or(c.authored_date))
+            .collect())
+    }
+
     pub async fn group_members(
         &self,
         token: &str,

@@ -596,3 +596,44 @@ both!(
         assert_eq!(keys.len(), 1, "one Idempotency-Key for both calls");
     }
 );
+
+both!(
+    a_sunset_set_through_the_api_becomes_an_opportunity,
+    |backend| async move {
+        let s = setup(backend, |_| {}).await;
+        set_rate(&s, 200.0).await;
+        mount_opportunities(&s.crm).await;
+        let app_repo = repo(&s, "intranet", |_| {}).await;
+        let id = gid("Repository", app_repo.id);
+        let body = create(&s, "SUNSET_APPLICATION", &id).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+
+        let (_, body) = s
+            .app
+            .gql(
+                &s.admin,
+                "mutation($i: SetRepositoryLifecycleInput!) { setRepositoryLifecycle(input: $i) {
+                  sunsetDecision { id } } }",
+                json!({ "i": { "repositoryId": id, "lifecycle": "SUNSET",
+                    "reason": "Moved to SharePoint" } }),
+            )
+            .await;
+        let finding = body["data"]["setRepositoryLifecycle"]["sunsetDecision"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .to_string();
+        let body = create(&s, "SUNSET_APPLICATION", &id).await;
+        assert!(body.get("errors").is_none(), "{body}");
+        assert_eq!(body["data"]["createCrmOpportunity"]["created"], true);
+        assert_eq!(
+            body["data"]["createCrmOpportunity"]["crmOpportunity"]["estimatedValue"], 16000.0,
+            "80 h × 200"
+        );
+        // From the sunset decision's page: the same opportunity.
+        let body = create(&s, "SUNSET_APPLICATION", &finding).await;
+        assert_eq!(
+            body["data"]["createCrmOpportunity"]["created"], false,
+            "{body}"
+        );
+    }
+);

@@ -375,6 +375,11 @@ impl TestApp {
                     } else {
                         Lifecycle::Active
                     }),
+                    app_type_overridden: Set(false),
+                    hosting_platform_overridden: Set(false),
+                    data_classification_overridden: Set(false),
+                    lifecycle_reason: Set(None),
+                    lifecycle_changed_at: Set(None),
                     external_id: Set(None),
                     missing_since: Set(None),
                     created_at: Set(now),

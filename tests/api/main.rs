@@ -37,6 +37,7 @@ mod ordering;
 mod outages;
 mod persisted;
 mod probe;
+mod profile;
 mod providers;
 mod providers_azure;
 mod providers_github_connect;

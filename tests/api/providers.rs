@@ -200,7 +200,7 @@ both!(
             json!({ "name": "api", "fullName": "acme/api", "url": "https://github.com/acme/api",
                 "defaultBranch": "main", "visibility": "private", "archived": false,
                 "techStack": ["Rust"], "lastCommitAt": "2026-11-20T08:30:00+00:00",
-                "hostingPlatform": "github", "lifecycle": "ACTIVE", "missingSince": null })
+                "hostingPlatform": null, "lifecycle": "ACTIVE", "missingSince": null })
         );
         assert_eq!(list[1]["archived"], true);
         assert_eq!(list[1]["techStack"], json!([]));

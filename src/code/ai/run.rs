@@ -209,7 +209,21 @@ impl AiService {
             }
             Outcome::Classification(answer) => {
                 let level = answer.data_classification.as_str().to_string();
-                set_repository(&txn, run, |r| r.data_classification = Set(Some(level))).await?;
+                // A classification set by hand wins over the AI's (docs/application-profile.md).
+                repositories::Entity::update_many()
+                    .col_expr(
+                        repositories::Column::DataClassification,
+                        sea_orm::sea_query::Expr::value(Some(level)),
+                    )
+                    .col_expr(
+                        repositories::Column::UpdatedAt,
+                        sea_orm::sea_query::Expr::value(Utc::now()),
+                    )
+                    .filter(repositories::Column::Id.eq(run.repository_id))
+                    .filter(repositories::Column::TenantId.eq(run.tenant_id))
+                    .filter(repositories::Column::DataClassificationOverridden.eq(false))
+                    .exec(&txn)
+                    .await?;
                 to_json(&answer)?
             }
             Outcome::Migration(answer) => {

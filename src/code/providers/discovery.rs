@@ -6,7 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use entities::enums::{Lifecycle, OrgStatus, Provider};
+use entities::enums::{Lifecycle, OrgStatus};
 use entities::{organizations, repositories};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -17,6 +17,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::provider_name;
+use crate::code::profile_rules as rules;
 use crate::integrations::bus::{
     self,
     events::{OrgConnected, RepoDiscovered},
@@ -130,7 +131,7 @@ pub async fn apply(
             .copied()
             .filter(|r| seen.insert(r.id));
         match matched {
-            Some(row) => update(txn, row, repo, org.provider, now).await?,
+            Some(row) => update(txn, row, repo, now).await?,
             None => {
                 if insert(txn, org, repo, now).await? {
                     applied.new += 1;
@@ -151,6 +152,54 @@ pub async fn apply(
         applied.missing += 1;
     }
     Ok(applied)
+}
+
+/// Reads each listed repository's latest commits with `read` (given a copy of it), one call
+/// per repository, before the listing is applied. A repository whose read fails keeps no dates
+/// (its profile keeps what an earlier run found) and the run goes on; after a rate limit or a
+/// refused credential no further repository is read (docs/application-profile.md).
+pub async fn read_commits<F, Fut>(repos: &mut [Repo], mut read: F)
+where
+    F: FnMut(Repo) -> Fut,
+    Fut: std::future::Future<
+            Output = crate::upstream::provider_wire::ProviderResult<Vec<DateTime<Utc>>>,
+        >,
+{
+    use crate::kernel::errors::Code;
+    for repo in repos.iter_mut() {
+        match read(repo.clone()).await {
+            Ok(dates) => repo.recent_commits = Some(dates),
+            Err(e) => {
+                let code = e.error.code();
+                tracing::info!(repo = %repo.full_name, code = code.as_str(), message = e.error.message(), "commits not read; the profile keeps its activity");
+                if matches!(code, Code::RateLimited | Code::UpstreamAuthFailed) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Reads the names at each listed repository's root with `read` (one call per repository),
+/// for app type and hosting inference; failures as in `read_commits`.
+pub async fn read_root_files<F, Fut>(repos: &mut [Repo], mut read: F)
+where
+    F: FnMut(Repo) -> Fut,
+    Fut: std::future::Future<Output = crate::upstream::provider_wire::ProviderResult<Vec<String>>>,
+{
+    use crate::kernel::errors::Code;
+    for repo in repos.iter_mut() {
+        match read(repo.clone()).await {
+            Ok(names) => repo.root_files = names,
+            Err(e) => {
+                let code = e.error.code();
+                tracing::info!(repo = %repo.full_name, code = code.as_str(), message = e.error.message(), "root files not read");
+                if matches!(code, Code::RateLimited | Code::UpstreamAuthFailed) {
+                    break;
+                }
+            }
+        }
+    }
 }
 
 /// The repositories the access audit looks at: listed at the last discovery and not archived.
@@ -179,6 +228,38 @@ fn tech_stack(known: &Value, repo: &Repo) -> Value {
     serde_json::json!(stack)
 }
 
+/// What discovery infers of a repository's profile (docs/application-profile.md): `None`
+/// where it cannot tell.
+#[derive(Debug, Clone)]
+struct Observed {
+    last_commit_at: Option<DateTime<Utc>>,
+    commits_per_week: Option<f64>,
+    app_type: Option<String>,
+    hosting_platform: Option<String>,
+}
+
+impl Observed {
+    fn of(repo: &Repo, now: DateTime<Utc>) -> Observed {
+        let activity = repo
+            .recent_commits
+            .as_deref()
+            .map(|dates| rules::activity(dates, now));
+        let languages: Vec<String> = repo
+            .language
+            .iter()
+            .chain(&repo.languages)
+            .cloned()
+            .collect();
+        Observed {
+            // The newest commit read, else the provider's last push.
+            last_commit_at: activity.and_then(|a| a.last_commit_at).or(repo.pushed_at),
+            commits_per_week: activity.map(|a| a.commits_per_week),
+            app_type: rules::app_type(&languages, &repo.root_files).map(String::from),
+            hosting_platform: rules::hosting_platform(&repo.root_files).map(String::from),
+        }
+    }
+}
+
 fn visibility(repo: &Repo) -> String {
     repo.visibility
         .clone()
@@ -189,9 +270,9 @@ async fn update(
     txn: &DatabaseTransaction,
     row: &repositories::Model,
     repo: &Repo,
-    provider: Provider,
     now: DateTime<Utc>,
 ) -> ApiResult<()> {
+    let observed = Observed::of(repo, now);
     let changed = repositories::ActiveModel {
         id: Set(row.id),
         name: Set(repo.name.clone()),
@@ -201,12 +282,20 @@ async fn update(
         visibility: Set(Some(visibility(repo))),
         archived: Set(repo.archived),
         tech_stack: Set(tech_stack(&row.tech_stack, repo)),
-        last_commit_at: Set(repo.pushed_at.or(row.last_commit_at)),
-        // Someone may have said where the application runs: the provider only fills a gap.
-        hosting_platform: Set(row
-            .hosting_platform
-            .clone()
-            .or(Some(provider_name(provider).into()))),
+        // A read that failed this time keeps what an earlier one found.
+        last_commit_at: Set(observed.last_commit_at.or(row.last_commit_at)),
+        commit_frequency: Set(observed.commits_per_week.or(row.commit_frequency)),
+        // What was set by hand stays; an inference that knows nothing keeps what was inferred.
+        app_type: Set(if row.app_type_overridden {
+            row.app_type.clone()
+        } else {
+            observed.app_type.or(row.app_type.clone())
+        }),
+        hosting_platform: Set(if row.hosting_platform_overridden {
+            row.hosting_platform.clone()
+        } else {
+            observed.hosting_platform.or(row.hosting_platform.clone())
+        }),
         external_id: Set(Some(repo.id.clone())),
         missing_since: Set(None),
         updated_at: Set(now),
@@ -225,6 +314,7 @@ async fn insert(
     now: DateTime<Utc>,
 ) -> ApiResult<bool> {
     let id = Uuid::now_v7();
+    let observed = Observed::of(repo, now);
     let row = repositories::ActiveModel {
         id: Set(id),
         tenant_id: Set(org.tenant_id),
@@ -237,15 +327,20 @@ async fn insert(
         default_branch: Set(repo.default_branch.clone()),
         visibility: Set(Some(visibility(repo))),
         archived: Set(repo.archived),
-        app_type: Set(None),
+        app_type: Set(observed.app_type),
         tech_stack: Set(tech_stack(&Value::Array(vec![]), repo)),
         health_score: Set(None),
         debt_score: Set(None),
-        last_commit_at: Set(repo.pushed_at),
-        commit_frequency: Set(None),
-        hosting_platform: Set(Some(provider_name(org.provider).into())),
+        last_commit_at: Set(observed.last_commit_at),
+        commit_frequency: Set(observed.commits_per_week),
+        hosting_platform: Set(observed.hosting_platform),
         data_classification: Set(None),
         lifecycle: Set(Lifecycle::Active),
+        app_type_overridden: Set(false),
+        hosting_platform_overridden: Set(false),
+        data_classification_overridden: Set(false),
+        lifecycle_reason: Set(None),
+        lifecycle_changed_at: Set(None),
         external_id: Set(Some(repo.id.clone())),
         missing_since: Set(None),
         created_at: Set(now),

@@ -134,11 +134,23 @@ impl ProviderService {
                 format!("the GitLab group {} is already connected", group.full_path),
             ));
         }
-        let repos = self
+        let mut repos = self
             .gitlab
             .repositories(&tokens.access_token, group.id)
             .await
             .map_err(|e| e.error)?;
+        let gitlab = &self.gitlab;
+        let token_ref = tokens.access_token.as_str();
+        discovery::read_commits(&mut repos, |repo| async move {
+            gitlab
+                .recent_commits(
+                    token_ref,
+                    &repo.id,
+                    crate::code::profile_rules::COMMITS_READ,
+                )
+                .await
+        })
+        .await;
         let sealed = Credentials::gitlab(&tokens, now).seal(&self.secrets);
         let org = organizations::Model {
             id: existing.as_ref().map_or_else(Uuid::now_v7, |o| o.id),
@@ -191,7 +203,19 @@ impl ProviderService {
             .and_then(|id| id.parse().ok())
             .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("GitLab group without its id")))?;
         let group = self.gitlab.group(&token, &group_id.to_string()).await?;
-        let repos = self.gitlab.repositories(&token, group.id).await?;
+        let mut repos = self.gitlab.repositories(&token, group.id).await?;
+        let gitlab = &self.gitlab;
+        let token_ref = token.as_str();
+        discovery::read_commits(&mut repos, |repo| async move {
+            gitlab
+                .recent_commits(
+                    token_ref,
+                    &repo.id,
+                    crate::code::profile_rules::COMMITS_READ,
+                )
+                .await
+        })
+        .await;
         let (current, found) = self
             .store_discovery(org, Some(Gitlab::org_info(&group)), &repos)
             .await?;

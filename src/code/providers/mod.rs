@@ -335,7 +335,23 @@ impl ProviderService {
             Err(e) if e.error.code() == Code::UpstreamRejected => None,
             Err(e) => return Err(e),
         };
-        let repos = self.github.repositories(&token).await?;
+        let mut repos = self.github.repositories(&token).await?;
+        let github = &self.github;
+        let token_ref = token.as_str();
+        discovery::read_commits(&mut repos, |repo| async move {
+            github
+                .recent_commits(
+                    token_ref,
+                    &repo.full_name,
+                    crate::code::profile_rules::COMMITS_READ,
+                )
+                .await
+        })
+        .await;
+        discovery::read_root_files(&mut repos, |repo| async move {
+            github.root_files(token_ref, &repo.full_name).await
+        })
+        .await;
         let (current, found) = self.store_discovery(org, info, &repos).await?;
         let audit = self.audit(&current, &token).await?;
         Ok((

@@ -438,7 +438,7 @@ impl Respond for Fake {
                 }))
             }
             [_project, "_apis", "git", "repositories", id, "commits"] => {
-                if query.get("searchCriteria.$top").map(String::as_str) != Some("1") {
+                if query.get("searchCriteria.$top").map(String::as_str) != Some("100") {
                     return ResponseTemplate::new(400);
                 }
                 let value: Vec<Value> = s

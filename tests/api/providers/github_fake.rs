@@ -53,6 +53,13 @@ pub struct State {
     pub teams: HashMap<String, Vec<(String, String)>>,
     /// Login → date of their latest commit.
     pub commits: HashMap<String, DateTime<Utc>>,
+    /// Repository name → dates of its latest commits, newest first (a listing without
+    /// `author`); a repository not here has none.
+    pub history: HashMap<String, Vec<DateTime<Utc>>>,
+    /// Repositories whose commit listing answers 404.
+    pub history_fail: Vec<String>,
+    /// Repository name → names at its root (`/contents`); a repository not here answers 404.
+    pub root: HashMap<String, Vec<String>>,
     /// The installation's account: its login, id and `type` (`Organization`, `User`,
     /// `Enterprise`).
     pub account: (String, i64, String),
@@ -129,6 +136,9 @@ pub async fn start() -> (MockServer, Shared) {
         all: HashMap::new(),
         teams: HashMap::new(),
         commits: HashMap::new(),
+        history: HashMap::new(),
+        history_fail: Vec::new(),
+        root: HashMap::new(),
         account: (ORG.into(), ORG_ID, "Organization".into()),
         setup_url: String::new(),
         installed: INSTALLATION,
@@ -422,6 +432,43 @@ impl Respond for Fake {
                     .map(
                         |(slug, p)| json!({ "id": 7, "slug": slug, "name": slug, "permission": p }),
                     )
+                    .collect(),
+            );
+        }
+        if let Some(name) = repo_of(&path, "/contents") {
+            return match s.root.get(&name) {
+                Some(names) => list(
+                    names
+                        .iter()
+                        .map(|n| json!({ "name": n, "path": n, "type": "file" }))
+                        .collect(),
+                ),
+                None => not_found(),
+            };
+        }
+        if let Some(name) = repo_of(&path, "/commits")
+            && !query.contains_key("author")
+        {
+            if s.history_fail.contains(&name) {
+                return not_found();
+            }
+            let per_page: usize = query
+                .get("per_page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(30);
+            let dates = s.history.get(&name).cloned().unwrap_or_default();
+            return list(
+                dates
+                    .iter()
+                    .take(per_page)
+                    .map(|at| {
+                        let date = at.to_rfc3339();
+                        json!({ "sha": "def456", "commit": {
+                            "author": { "name": "dev", "date": date },
+                            "committer": { "name": "dev", "date": date },
+                            "message": "change",
+                        } })
+                    })
                     .collect(),
             );
         }
