@@ -86,15 +86,16 @@ fn the_content_is_pinned() {
     if let Ok(path) = std::env::var("DEMO_SNAPSHOT") {
         std::fs::write(path, &text).unwrap();
     }
-    // Last changed by the new `clients.archived_at` and `projects.storage_error(_at)` columns
-    // (None on every demo row): with those fields removed the text is byte-identical to the
-    // one pinned before.
+    // Last changed by the new `clients.archived_at`, `projects.storage_error(_at)` and the
+    // repositories' profile columns (`*_overridden` false, `lifecycle_reason` / `_changed_at`
+    // None on every demo row): with those fields removed the text is byte-identical to the one
+    // pinned before.
     let digest = sha256_hex(&text);
     assert_eq!(
         (text.len(), digest.as_str()),
         (
-            2_249_451,
-            "69d2c910e107095758fd99f012a831fe4a4c60405edad6f782561ff6d0490472"
+            2_349_951,
+            "d50569d474b327b57eaa99c19b5b85aa03b01cfa7698972000c6df4eb4b7b6ac"
         )
     );
 }
