@@ -164,6 +164,9 @@ impl CredentialService {
         row.azure_tenant = Set(Some(state.azure_tenant.clone()));
         row.refresh_token_encrypted = Set(Some(self.secrets.seal(refresh)));
         row.credentials_connected_at = Set(Some(now));
+        // A new sign-in ends the previous authorization's error on the Integrations page.
+        row.storage_error = Set(None);
+        row.storage_error_at = Set(None);
         row.credentials_expires_at =
             Set(Some(refresh_expiry(now, tokens.refresh_token_expires_in)));
         row.updated_at = Set(now);
@@ -186,6 +189,8 @@ impl CredentialService {
         row.refresh_token_encrypted = Set(None);
         row.credentials_connected_at = Set(None);
         row.credentials_expires_at = Set(None);
+        row.storage_error = Set(None);
+        row.storage_error_at = Set(None);
         row.updated_at = Set(Utc::now());
         Ok(row.update(&self.db).await?)
     }
