@@ -137,3 +137,12 @@ pub fn response_key<'a>(ctx: &Context<'a>) -> &'a str {
 pub fn principal<'a>(ctx: &Context<'a>) -> &'a Principal {
     ctx.data_unchecked::<Principal>()
 }
+
+/// An optional field of an update: left out keeps it (`None`), `null` clears it (`Some(None)`).
+pub fn change<T>(value: async_graphql::MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        async_graphql::MaybeUndefined::Undefined => None,
+        async_graphql::MaybeUndefined::Null => Some(None),
+        async_graphql::MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}

@@ -5,6 +5,7 @@ use async_graphql::{ID, InputObject, Json, MaybeUndefined, SimpleObject};
 use super::jobs::NewJob;
 use super::projects::{NewProject, ProjectChanges};
 use super::types::{Agent, AgentCommand, Job, JobKind, Project};
+use crate::graphql::change;
 use crate::kernel::errors::ApiResult;
 use crate::kernel::paging::expect_id;
 
@@ -46,15 +47,6 @@ pub struct UpdateProjectInput {
     pub storage_account: MaybeUndefined<String>,
     /// New blob container.
     pub storage_container: MaybeUndefined<String>,
-}
-
-/// An optional field of an update: left out keeps it (`None`), `null` clears it (`Some(None)`).
-fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 impl CreateProjectInput {

@@ -8,7 +8,7 @@ use entities::clients;
 use super::clients::{ClientChanges, ClientFilter, ClientService, NewClient};
 use crate::code::types::{Organization, Repository};
 use crate::graphql::relay::{connection, global_id};
-use crate::graphql::{principal, service};
+use crate::graphql::{change, principal, service};
 use crate::kernel::batch::Siblings;
 use crate::kernel::paging::{expect_id, window};
 
@@ -153,14 +153,6 @@ pub struct SetOrganizationClientPayload {
 pub struct SetRepositoryClientPayload {
     /// The repository.
     pub repository: Repository,
-}
-
-fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
-    }
 }
 
 fn client_id(id: Option<&ID>) -> Result<Option<uuid::Uuid>> {
